@@ -1,0 +1,186 @@
+"""Library API: what the CLI and notebooks call.
+
+    import commentminer as cm
+    result = cm.run(["corpus/seeds"], out="reports/seeds")          # one-shot: ingest, analyse, report
+    cm.ingest(["more/pages"], db="my.duckdb")                        # add sources (idempotent)
+    run_id = cm.analyse(db="my.duckdb")                              # segment, embed, sentiment, regions, themes
+    cm.report(out="reports/mine", db="my.duckdb")                    # HTML + CSV exports of the latest run
+
+Stages meet only at tables in the store; each call here opens the store, runs stages in order, and closes it.
+Heavy libraries are imported inside the stages, so importing this module stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import import_module, metadata
+from pathlib import Path
+
+import pandas as pd
+
+from .config import Config, load_config
+from .context import StageContext
+from .errors import StoreError
+from .store import Store
+
+# Analysis stages in run order: (name, "module:function"). Each reads and writes named tables only.
+ANALYSIS_STAGES: tuple[tuple[str, str], ...] = (
+    ("segment", "commentminer.segment.stage:run"),
+    ("embed", "commentminer.embed.stage:run"),
+    ("sentiment", "commentminer.sentiment.stage:run"),
+    ("regions", "commentminer.regions.stage:run"),
+    ("themes", "commentminer.themes.stage:run"),
+)
+
+_VERSIONED_PACKAGES = (
+    "commentminer", "torch", "sentence-transformers", "bertopic", "scikit-learn", "spacy", "vaderSentiment",
+    "duckdb", "pandas", "numpy",
+)
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    """What `run` produced: the run id, the store, the report files and per-stage counts."""
+
+    run_id: str
+    db: Path
+    outputs: dict[str, Path]
+    stats: dict[str, dict] = field(default_factory=dict)
+
+
+def _stage(target: str) -> Callable[..., dict]:
+    module_name, attr = target.split(":")
+    return getattr(import_module(module_name), attr)
+
+
+def _config(config: Config | str | Path | None) -> Config:
+    if isinstance(config, Config):
+        return config
+    return load_config(config)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def ingest(
+    paths: Sequence[str | Path], config: Config | str | Path | None = None, db: str | Path | None = None,
+    log: Log = _quiet,
+) -> dict[str, dict]:
+    """Read files/folders into `sources`, then parse them into `articles` and `comments`.
+
+    Idempotent: ingesting the same content again changes no row counts. Returns per-stage counts.
+    """
+    cfg = _config(config)
+    with Store(db or cfg.store.path) as store:
+        ctx = StageContext.create(store, cfg)
+        stats = {"ingest": _stage("commentminer.ingest.stage:ingest_paths")(ctx, [Path(p) for p in paths])}
+        log(f"ingest: {_fmt(stats['ingest'])}")
+        stats["parse"] = _stage("commentminer.parse.stage:run")(ctx)
+        log(f"parse: {_fmt(stats['parse'])}")
+    return stats
+
+
+def analyse(config: Config | str | Path | None = None, db: str | Path | None = None, log: Log = _quiet) -> str:
+    """Run segment, embed, sentiment, regions and themes over everything in the store; return the run id.
+
+    Deterministic stages reuse earlier results (only new items are processed). The resolved config, its hash
+    and package versions are stored in `runs`, so the run can be reproduced.
+    """
+    cfg = _config(config)
+    with Store(db or cfg.store.path) as store:
+        if store.count("articles") == 0:
+            raise StoreError(f"{store.path}: no articles to analyse (run `commentminer ingest PATH` first)")
+        run_id = f"run_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
+        ctx = StageContext.create(store, cfg, run_id=run_id)
+        _record_run(store, cfg, run_id, status="running", stats={})
+        stats: dict[str, dict] = {}
+        try:
+            for name, target in ANALYSIS_STAGES:
+                stats[name] = _stage(target)(ctx)
+                log(f"{name}: {_fmt(stats[name])}")
+        except BaseException:
+            _record_run(store, cfg, run_id, status="failed", stats=stats)
+            raise
+        stats["errors"] = {"quarantined_total": store.count("errors")}
+        _record_run(store, cfg, run_id, status="ok", stats=stats)
+    return run_id
+
+
+def report(
+    out: str | Path, config: Config | str | Path | None = None, db: str | Path | None = None,
+    run_id: str | None = None, log: Log = _quiet,
+) -> dict[str, Path]:
+    """Write report.html and CSV exports for `run_id` (default: the latest successful run) into `out`."""
+    cfg = _config(config)
+    with Store(db or cfg.store.path) as store:
+        run_id = run_id or latest_run(store)
+        ctx = StageContext.create(store, cfg, run_id=run_id)
+        outputs = _stage("commentminer.report.stage:write_report")(ctx, Path(out))
+    for name, path in outputs.items():
+        log(f"wrote {name}: {path}")
+    return outputs
+
+
+def run(
+    paths: Sequence[str | Path], out: str | Path, config: Config | str | Path | None = None,
+    db: str | Path | None = None, log: Log = _quiet,
+) -> RunResult:
+    """The one-shot main job: ingest `paths`, analyse, and write the report into `out`.
+
+    The store defaults to `out/commentminer.duckdb`, so re-running on the same folder updates it in place.
+    """
+    cfg = _config(config)
+    db_path = Path(db) if db else Path(out) / "commentminer.duckdb"
+    stats = ingest(paths, cfg, db_path, log=log)
+    run_id = analyse(cfg, db_path, log=log)
+    outputs = report(out, cfg, db_path, run_id=run_id, log=log)
+    with Store(db_path, read_only=True) as store:
+        row = store.query("SELECT stats_json FROM runs WHERE run_id = ?", [run_id])
+    stats.update(json.loads(row.iloc[0, 0]))
+    return RunResult(run_id=run_id, db=db_path, outputs=outputs, stats=stats)
+
+
+def latest_run(store: Store) -> str:
+    """Id of the most recent successful run in the store."""
+    row = store.query("SELECT run_id FROM runs WHERE status = 'ok' ORDER BY finished_at DESC LIMIT 1")
+    if row.empty:
+        raise StoreError(f"{store.path}: no completed analysis run (run `commentminer analyse` first)")
+    return str(row.iloc[0, 0])
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in _VERSIONED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def _record_run(store: Store, cfg: Config, run_id: str, status: str, stats: dict) -> None:
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    existing = store.query("SELECT started_at FROM runs WHERE run_id = ?", [run_id])
+    row = {
+        "run_id": run_id,
+        "started_at": existing.iloc[0, 0] if not existing.empty else now,
+        "finished_at": None if status == "running" else now,
+        "status": status,
+        "config_json": cfg.to_json(),
+        "config_hash": cfg.config_hash(),
+        "versions_json": json.dumps(_versions(), sort_keys=True),
+        "stats_json": json.dumps(stats, sort_keys=True, default=str),
+    }
+    store.upsert("runs", pd.DataFrame([row]))
+
+
+def _fmt(stats: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in stats.items()) or "nothing to do"

