@@ -21,12 +21,13 @@ from datetime import datetime, timezone
 from importlib import import_module, metadata
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .config import Config, load_config
-from .context import StageContext
 from .errors import StoreError
-from .store import Store
+
+if TYPE_CHECKING:  # the store pulls in duckdb and pandas; keep `commentminer --help` fast
+    from .store import Store
 
 # Analysis stages in run order: (name, "module:function"). Each reads and writes named tables only.
 ANALYSIS_STAGES: tuple[tuple[str, str], ...] = (
@@ -78,6 +79,9 @@ def ingest(
 
     Idempotent: ingesting the same content again changes no row counts. Returns per-stage counts.
     """
+    from .context import StageContext
+    from .store import Store
+
     cfg = _config(config)
     with Store(db or cfg.store.path) as store:
         ctx = StageContext.create(store, cfg)
@@ -94,8 +98,11 @@ def analyse(config: Config | str | Path | None = None, db: str | Path | None = N
     Deterministic stages reuse earlier results (only new items are processed). The resolved config, its hash
     and package versions are stored in `runs`, so the run can be reproduced.
     """
+    from .context import StageContext
+    from .store import Store
+
     cfg = _config(config)
-    with Store(db or cfg.store.path) as store:
+    with Store(db or cfg.store.path, create=False) as store:
         if store.count("articles") == 0:
             raise StoreError(f"{store.path}: no articles to analyse (run `commentminer ingest PATH` first)")
         run_id = f"run_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
@@ -119,8 +126,11 @@ def report(
     run_id: str | None = None, log: Log = _quiet,
 ) -> dict[str, Path]:
     """Write report.html and CSV exports for `run_id` (default: the latest successful run) into `out`."""
+    from .context import StageContext
+    from .store import Store
+
     cfg = _config(config)
-    with Store(db or cfg.store.path) as store:
+    with Store(db or cfg.store.path, create=False) as store:
         run_id = run_id or latest_run(store)
         ctx = StageContext.create(store, cfg, run_id=run_id)
         outputs = _stage("commentminer.report.stage:write_report")(ctx, Path(out))
@@ -142,13 +152,15 @@ def run(
     stats = ingest(paths, cfg, db_path, log=log)
     run_id = analyse(cfg, db_path, log=log)
     outputs = report(out, cfg, db_path, run_id=run_id, log=log)
+    from .store import Store
+
     with Store(db_path, read_only=True) as store:
         row = store.query("SELECT stats_json FROM runs WHERE run_id = ?", [run_id])
     stats.update(json.loads(row.iloc[0, 0]))
     return RunResult(run_id=run_id, db=db_path, outputs=outputs, stats=stats)
 
 
-def latest_run(store: Store) -> str:
+def latest_run(store: "Store") -> str:
     """Id of the most recent successful run in the store."""
     row = store.query("SELECT run_id FROM runs WHERE status = 'ok' ORDER BY finished_at DESC LIMIT 1")
     if row.empty:
@@ -166,7 +178,7 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _record_run(store: Store, cfg: Config, run_id: str, status: str, stats: dict) -> None:
+def _record_run(store: "Store", cfg: Config, run_id: str, status: str, stats: dict) -> None:
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     existing = store.query("SELECT started_at FROM runs WHERE run_id = ?", [run_id])
     row = {
@@ -179,6 +191,8 @@ def _record_run(store: Store, cfg: Config, run_id: str, status: str, stats: dict
         "versions_json": json.dumps(_versions(), sort_keys=True),
         "stats_json": json.dumps(stats, sort_keys=True, default=str),
     }
+    import pandas as pd
+
     store.upsert("runs", pd.DataFrame([row]))
 
 

@@ -14,6 +14,15 @@ class SentimentScore:
     confidence: float  # [0, 1]
 
 
+def label_for(score: float, neutral_threshold: float) -> str:
+    """VADER's convention: compound >= +t positive, <= -t negative, else neutral."""
+    if score >= neutral_threshold:
+        return "positive"
+    if score <= -neutral_threshold:
+        return "negative"
+    return "neutral"
+
+
 class SentimentModel(Protocol):
     backend_id: str
 

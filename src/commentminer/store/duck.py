@@ -23,11 +23,11 @@ class Store:
     unchanged. Every write runs in one transaction: a crash mid-run loses at most the batch in flight.
     """
 
-    def __init__(self, path: str | Path = ":memory:", read_only: bool = False):
+    def __init__(self, path: str | Path = ":memory:", read_only: bool = False, create: bool = True):
         self.path = str(path)
         if self.path != ":memory:":
-            if read_only and not Path(self.path).exists():
-                raise StoreError(f"{self.path}: store not found (run `commentminer ingest` or `run` first)")
+            if (read_only or not create) and not Path(self.path).exists():
+                raise StoreError(f"{self.path}: store not found (run `commentminer ingest PATH` or `run` first)")
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
@@ -48,7 +48,8 @@ class Store:
 
     def _migrate(self) -> None:
         self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        row = rows[0] if rows else None
         if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: written by a newer commentminer (schema {row[0]} > {SCHEMA_VERSION}); upgrade commentminer"
@@ -73,7 +74,8 @@ class Store:
     def count(self, table: str, where: str | None = None, params: list[Any] | None = None) -> int:
         _table(table)
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
-        return int(self.con.execute(sql, params or []).fetchone()[0])
+        # fetchall, not fetchone: DuckDB refuses register() while a result is only partly fetched.
+        return int(self.con.execute(sql, params or []).fetchall()[0][0])
 
     def counts(self) -> dict[str, int]:
         """Row count of every table."""

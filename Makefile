@@ -1,0 +1,42 @@
+# The two commands in the README: `make run` (analyse the sample corpus) and `make test`.
+# Both set up what they need: .venv with CPU torch and the package, and the local embedding model.
+# Set-up steps leave stamp files, so re-running skips what is already done.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.commentminer-installed
+MODEL  := models/all-MiniLM-L6-v2/model.safetensors
+OUT    ?= reports/seeds
+
+.PHONY: run test setup model clean help
+
+help:
+	@echo "make run    - set up, then analyse corpus/seeds into $(OUT)/report.html (+ CSV exports)"
+	@echo "make test   - set up, then run the test suite"
+	@echo "make setup  - only create .venv and fetch the model"
+	@echo "make clean  - remove reports/ and stores (keeps .venv and models/)"
+
+run: setup
+	$(BIN)/commentminer run corpus/seeds --out $(OUT)
+
+test: setup
+	$(BIN)/python -m pytest
+
+setup: $(STAMP) $(MODEL)
+
+# CPU torch first, pinned: an unpinned torch pulls gigabytes of CUDA wheels.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+model: $(MODEL)
+
+$(MODEL): scripts/fetch_model.py | $(STAMP)
+	$(BIN)/python scripts/fetch_model.py --dest models/all-MiniLM-L6-v2
+
+clean:
+	rm -rf reports *.duckdb

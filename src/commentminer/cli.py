@@ -1,0 +1,110 @@
+"""Command line: a thin layer that parses options and calls commentminer.api.
+
+Errors a user can act on (missing model, unreadable file, unknown config key, ...) print one line to stderr and
+exit non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import api
+from .config import Config, load_config
+from .errors import CommentminerError
+
+app = typer.Typer(
+    help="Mine reader comments: parse, embed, find themes, tag sentiment, resolve regions, report.",
+    add_completion=False,
+    rich_markup_mode=None,  # help texts mention [sections]; they are not markup
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML config (default: built-in defaults, as in configs/default.toml).")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override one setting, e.g. --set themes.seed=7 (repeatable).")]
+DbOpt = Annotated[Optional[Path], typer.Option("--db", help="DuckDB store file (default: [store] path, commentminer.duckdb).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or stage summaries.")]
+PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders to read (folders: files matching [ingest] patterns).")]
+
+
+def _log(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _load(config: Optional[Path], overrides: Optional[list[str]], quiet: bool) -> Config:
+    cfg = load_config(config, overrides or [])
+    if quiet:
+        cfg.run.progress = False
+    return cfg
+
+
+def _db(cfg: Config, db: Optional[Path]) -> Path:
+    return db or Path(cfg.store.path)
+
+
+@app.command()
+def run(
+    paths: PathsArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for report.html and exports/.")],
+    config: ConfigOpt = None, set_: SetOpt = None,
+    db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store (default: OUT/commentminer.duckdb).")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """The one-shot main job: ingest PATHS, analyse them, and write the report into OUT."""
+    cfg = _load(config, set_, quiet)
+    result = api.run(paths, out=out, config=cfg, db=db, log=_quiet if quiet else _log)
+    typer.echo(f"report: {result.outputs['report']}")
+    typer.echo(f"store: {result.db} (run {result.run_id})")
+
+
+@app.command()
+def ingest(paths: PathsArg, config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False) -> None:
+    """Read files/folders into the store and parse articles and comments (idempotent)."""
+    cfg = _load(config, set_, quiet)
+    stats = api.ingest(paths, config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
+    typer.echo(f"ingested into {_db(cfg, db)}: {stats['parse'].get('articles', 0)} articles, "
+               f"{stats['parse'].get('comments', 0)} comments")
+
+
+@app.command()
+def analyse(config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False) -> None:
+    """Segment, embed, score sentiment, resolve regions and find themes for everything in the store."""
+    cfg = _load(config, set_, quiet)
+    run_id = api.analyse(config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
+    typer.echo(f"analysis run {run_id} stored in {_db(cfg, db)}")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for report.html and exports/.")],
+    run_id: Annotated[Optional[str], typer.Option("--run", help="Run id to report (default: the latest).")] = None,
+    config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Write report.html and CSV exports for an analysis run."""
+    cfg = _load(config, set_, quiet)
+    outputs = api.report(out, config=cfg, db=_db(cfg, db), run_id=run_id, log=_quiet if quiet else _log)
+    typer.echo(f"report: {outputs['report']}")
+
+
+def main() -> None:
+    """Console entry point: run the app, turning user-facing errors into one line on stderr."""
+    try:
+        app()
+    except CommentminerError as exc:
+        typer.echo(f"commentminer: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("commentminer: interrupted; completed batches are kept in the store", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

