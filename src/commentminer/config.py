@@ -33,6 +33,7 @@ class RunConfig(_Section):
 class IngestConfig(_Section):
     patterns: list[str] = ["*.txt"]
     max_file_bytes: int = Field(5_000_000, gt=0)
+    fallback_encoding: str = "cp1252"
 
 
 class ParseConfig(_Section):

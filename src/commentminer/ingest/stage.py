@@ -1,0 +1,116 @@
+"""Ingest stage: files and folders -> `sources` rows (raw text kept exactly), bad files -> quarantine.
+
+Writes: sources (and errors via the quarantine). Idempotent: a source's id is derived from the hash of its
+bytes, so ingesting identical content again writes nothing new; the same content under a new path only
+updates `uri` (the path it was last seen at).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from ..context import StageContext
+from ..ids import content_id
+from ..schema import SOURCES
+from .files import ReadFile, Rejection, find_files, read_text_file
+
+SOURCE_FORMAT = "text_dump"
+_BATCH_FILES = 200  # files read per store write (one transaction each)
+
+
+def ingest_paths(ctx: StageContext, paths: list[Path]) -> dict:
+    """Read every file in `paths` (folders are searched recursively with [ingest] patterns) into `sources`.
+
+    A missing path, an empty, binary or too-large file, or a folder with no matching files is reported to the
+    quarantine (policy "raise": InputError naming the file; "quarantine": an `errors` row) and never stops the
+    other files. Returns counts: files_seen, sources_new, sources_updated (same content, new path),
+    sources_unchanged, quarantined.
+    """
+    settings = ctx.config.ingest
+    recorded_before = ctx.quarantine.recorded
+    stats = {"files_seen": 0, "sources_new": 0, "sources_updated": 0, "sources_unchanged": 0, "quarantined": 0}
+
+    files, empty_folders = _expand(paths, settings.patterns)
+    for folder in empty_folders:
+        ctx.quarantine.report(
+            stage="ingest", uri=str(folder), reason="no_files",
+            detail=f"folder has no files matching {settings.patterns} ([ingest] patterns)",
+        )
+    read_files: list[ReadFile] = []
+    rejections: list[Rejection] = []
+    for path in ctx.progress(files, total=len(files), desc="ingest"):
+        result = read_text_file(path, settings.max_file_bytes, settings.fallback_encoding)
+        stats["files_seen"] += 1
+        (read_files if isinstance(result, ReadFile) else rejections).append(result)
+        if len(read_files) + len(rejections) >= _BATCH_FILES:
+            _flush(ctx, read_files, rejections, stats)
+    _flush(ctx, read_files, rejections, stats)
+    stats["quarantined"] = ctx.quarantine.recorded - recorded_before
+    return stats
+
+
+def _flush(ctx: StageContext, read_files: list[ReadFile], rejections: list[Rejection], stats: dict) -> None:
+    """Write a batch of good files, then report the bad ones; empties both lists.
+
+    Good files go first so that under policy "raise" the files read before the first bad one are kept.
+    """
+    batch_files, batch_rejections = list(read_files), list(rejections)
+    read_files.clear()
+    rejections.clear()
+    _store_sources(ctx, batch_files, stats)
+    for rejection in batch_rejections:
+        ctx.quarantine.report(stage="ingest", uri=rejection.uri, reason=rejection.reason, detail=rejection.detail)
+
+
+def _expand(paths: list[Path], patterns: list[str]) -> tuple[list[Path], list[Path]]:
+    """Files to read (folders expanded, duplicates dropped, order kept) and folders with nothing to read.
+
+    A path that does not exist is kept as a "file" so that reading it reports not_found with its name.
+    """
+    files: list[Path] = []
+    empty_folders: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = find_files(path, patterns)
+            files.extend(found)
+            if not found:
+                empty_folders.append(path)
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files)), empty_folders
+
+
+def _store_sources(ctx: StageContext, read_files: list[ReadFile], stats: dict) -> None:
+    """Upsert new sources; for content already stored only a changed uri is written (ingested_at is kept)."""
+    if not read_files:
+        return
+    ids = [content_id("src", f.sha256) for f in read_files]
+    existing = ctx.store.query(
+        "SELECT source_id, uri, ingested_at FROM sources WHERE list_contains(?::VARCHAR[], source_id)", [ids]
+    )
+    # source_id -> (uri, ingested_at) of what is stored (or written earlier in this batch)
+    known = {row.source_id: (row.uri, row.ingested_at) for row in existing.itertuples(index=False)}
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    rows = []
+    for source_id, read_file in zip(ids, read_files):
+        previous = known.get(source_id)
+        if previous is not None and previous[0] == read_file.uri:
+            stats["sources_unchanged"] += 1
+            continue
+        stats["sources_new" if previous is None else "sources_updated"] += 1
+        ingested_at = now if previous is None else previous[1]
+        known[source_id] = (read_file.uri, ingested_at)
+        rows.append({
+            "source_id": source_id,
+            "uri": read_file.uri,
+            "format": SOURCE_FORMAT,
+            "sha256": read_file.sha256,
+            "size_bytes": read_file.size_bytes,
+            "raw_text": read_file.raw_text,
+            "ingested_at": ingested_at,
+        })
+    if rows:
+        ctx.store.upsert("sources", pd.DataFrame(rows, columns=SOURCES.column_names))
