@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Config, load_config
-from .errors import StoreError
+from .errors import InputError, StoreError
 
 if TYPE_CHECKING:  # the store pulls in duckdb and pandas; keep `commentminer --help` fast
     from .store import Store
@@ -89,6 +89,11 @@ def ingest(
         log(f"ingest: {_fmt(stats['ingest'])}")
         stats["parse"] = _stage("commentminer.parse.stage:run")(ctx)
         log(f"parse: {_fmt(stats['parse'])}")
+        for message in ctx.quarantine.messages:
+            log(f"quarantined: {message}")
+        if store.count("articles") == 0:
+            first = ctx.quarantine.messages[0] if ctx.quarantine.messages else "no input files given"
+            raise InputError(first, "no readable articles to analyse; fix or replace the input and re-run")
     return stats
 
 

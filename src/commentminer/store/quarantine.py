@@ -22,6 +22,7 @@ class Quarantine:
         self.store = store
         self.policy = policy
         self.recorded = 0
+        self.messages: list[str] = []  # "where: what is wrong", for the CLI to show after a stage
 
     def report(self, stage: str, uri: str, reason: str, detail: str, item_ref: str | None = None) -> None:
         """Record (or raise) one problem. `detail` is a human sentence saying what is wrong."""
@@ -39,3 +40,4 @@ class Quarantine:
         }
         self.store.upsert("errors", pd.DataFrame([row]))
         self.recorded += 1
+        self.messages.append(f"{where}: {detail}")
