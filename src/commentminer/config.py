@@ -60,9 +60,11 @@ class ThemesConfig(_Section):
     seed: int = 42
     small_corpus_max_units: int = Field(2000, ge=0)
     small_corpus_units_per_theme: int = Field(12, ge=2)
+    small_corpus_max_themes: int = Field(40, ge=1)
     min_topic_size: int = Field(15, ge=2)
     ngram_range: tuple[int, int] = (1, 3)
     top_n_words: int = Field(10, gt=0)
+    label_max_df: float = Field(0.2, gt=0, le=1)
     n_quotes: int = Field(5, ge=0)
 
 

@@ -28,7 +28,12 @@ class ThemeFit:
 
 
 class ThemeModel(Protocol):
-    model_id: str
+    model_id: str              # version + every parameter that changes the output
+
+    @classmethod
+    def from_config(cls, cfg) -> "ThemeModel":
+        """Build from the [themes] config section (the stage creates backends this way)."""
+        ...
 
     def fit(self, texts: Sequence[str], embeddings: np.ndarray) -> ThemeFit:
         """Deterministic for a fixed seed: the same inputs give the same ThemeFit."""

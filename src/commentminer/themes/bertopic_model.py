@@ -1,0 +1,163 @@
+"""BERTopic on precomputed unit embeddings, with the clustering chosen by corpus size.
+
+Strategies (recorded in ThemeFit.strategy):
+
+- "empty": no units.
+- "single": fewer than MIN_UNITS_TO_CLUSTER units; one theme holds them all (nothing to contrast).
+- "small:ward": fewer than `small_corpus_max_units` units. No dimensionality reduction and Ward agglomerative
+  clustering into round(n / units_per_theme) themes (at least 2, at most `small_corpus_max_themes`), then
+  themes smaller than a quarter of units_per_theme are dissolved into their nearest neighbours. Every unit gets
+  a theme: at a few hundred sentences UMAP + HDBSCAN puts most units into the outlier topic.
+- "large:umap+hdbscan": BERTopic's own recipe, UMAP(5-d, cosine, random_state=seed) + HDBSCAN(min_cluster_size =
+  min_topic_size); units HDBSCAN calls noise stay in the outlier theme (-1) and its share is reported.
+
+BERTopic is given embedding_model=None and the embeddings, so it never imports torch or downloads a model.
+Labels and keywords come from labels.py (BERTopic's c-TF-IDF made contrastive), computed from the final
+assignments, so every strategy shares one labelling path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .base import OUTLIER_THEME, ThemeFit, ThemeInfo
+from .clustering import SmallCorpusClusterer, n_clusters_for
+from .labels import describe_themes, make_vectorizer
+
+MIN_UNITS_TO_CLUSTER = 5
+
+
+class BertopicThemeModel:
+    """Theme model "bertopic.v1". The constructor only stores parameters; BERTopic is imported in `fit`."""
+
+    version = "bertopic.v1"
+
+    def __init__(
+        self,
+        seed: int = 42,
+        small_corpus_max_units: int = 2000,
+        units_per_theme: int = 12,
+        min_topic_size: int = 15,
+        ngram_range: tuple[int, int] | Sequence[int] = (1, 3),
+        top_n_words: int = 10,
+        small_corpus_max_themes: int = 40,
+        label_max_df: float = 0.2,
+    ):
+        self.seed = seed
+        self.small_corpus_max_units = small_corpus_max_units
+        self.units_per_theme = units_per_theme
+        self.min_topic_size = min_topic_size
+        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+        self.top_n_words = top_n_words
+        self.small_corpus_max_themes = small_corpus_max_themes
+        self.label_max_df = label_max_df
+
+    @property
+    def model_id(self) -> str:
+        """Version plus every parameter that changes the output, so stored results say how they were made."""
+        return (
+            f"{self.version}:seed={self.seed}:small<{self.small_corpus_max_units}:upt={self.units_per_theme}"
+            f":maxk={self.small_corpus_max_themes}:mts={self.min_topic_size}"
+            f":ng={self.ngram_range[0]}-{self.ngram_range[1]}:top={self.top_n_words}:maxdf={self.label_max_df}"
+        )
+
+    @classmethod
+    def from_config(cls, cfg) -> "BertopicThemeModel":
+        """Build from a ThemesConfig section."""
+        return cls(
+            seed=cfg.seed,
+            small_corpus_max_units=cfg.small_corpus_max_units,
+            units_per_theme=cfg.small_corpus_units_per_theme,
+            min_topic_size=cfg.min_topic_size,
+            ngram_range=tuple(cfg.ngram_range),
+            top_n_words=cfg.top_n_words,
+            small_corpus_max_themes=cfg.small_corpus_max_themes,
+            label_max_df=cfg.label_max_df,
+        )
+
+    # -- fitting ---------------------------------------------------------------------------------------------
+    def fit(self, texts: Sequence[str], embeddings: np.ndarray) -> ThemeFit:
+        """Cluster `texts` by their (n, dim) L2-normalised `embeddings` and describe each theme.
+
+        Deterministic for a fixed seed. The fitted BERTopic model (when one was used) is kept as
+        `self.topic_model_` for later steps (hierarchy, assigning new units with `transform`).
+        """
+        texts = [str(t) for t in texts]
+        n = len(texts)
+        embeddings = np.asarray(embeddings, dtype=np.float32).reshape(n, -1) if n else np.zeros((0, 0), np.float32)
+        self.topic_model_ = None
+        if n == 0:
+            return ThemeFit(np.zeros(0, np.int64), np.zeros(0, np.float64), [], "empty", {"n_units": 0})
+        if n < MIN_UNITS_TO_CLUSTER:
+            assignments = np.zeros(n, dtype=np.int64)
+            clusterer = SmallCorpusClusterer(1).fit(embeddings)
+            return self._finish(texts, assignments, clusterer.probabilities_, "single", {})
+        if n < self.small_corpus_max_units:
+            k = n_clusters_for(n, self.units_per_theme, self.small_corpus_max_themes)
+            clusterer = SmallCorpusClusterer(k, min_size=max(2, self.units_per_theme // 4))
+            details = {"target_themes": k, "min_theme_size": clusterer.min_size}
+            assignments, probabilities = self._fit_bertopic(texts, embeddings, clusterer, reduce=False)
+            return self._finish(texts, assignments, probabilities, "small:ward", details)
+        assignments, probabilities = self._fit_bertopic(texts, embeddings, self._hdbscan(), reduce=True)
+        return self._finish(texts, assignments, probabilities, "large:umap+hdbscan", {})
+
+    def _hdbscan(self):
+        from hdbscan import HDBSCAN
+
+        return HDBSCAN(min_cluster_size=self.min_topic_size, metric="euclidean", cluster_selection_method="eom",
+                       prediction_data=True)
+
+    def _umap(self, n: int):
+        from umap import UMAP
+
+        # BERTopic's defaults; random_state makes UMAP single-threaded and reproducible.
+        return UMAP(n_neighbors=min(15, n - 1), n_components=5, min_dist=0.0, metric="cosine",
+                    random_state=self.seed, low_memory=False)
+
+    def _fit_bertopic(self, texts: list[str], embeddings: np.ndarray, cluster_model, reduce: bool):
+        from bertopic import BERTopic
+        from bertopic.dimensionality import BaseDimensionalityReduction
+        from bertopic.vectorizers import ClassTfidfTransformer
+
+        model = BERTopic(
+            embedding_model=None,  # embeddings are passed in: no torch import, no download
+            umap_model=self._umap(len(texts)) if reduce else BaseDimensionalityReduction(),
+            hdbscan_model=cluster_model,
+            vectorizer_model=make_vectorizer(self.ngram_range),
+            ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+            top_n_words=self.top_n_words,
+            calculate_probabilities=False,
+            verbose=False,
+        )
+        try:
+            topics, probs = model.fit_transform(texts, embeddings=embeddings)
+        except ValueError as exc:
+            if "vocabulary" not in str(exc):
+                raise
+            # Every text is stop words/punctuation: BERTopic cannot build c-TF-IDF, but the clusters still hold.
+            cluster_model.fit(embeddings)
+            return np.asarray(cluster_model.labels_, np.int64), np.asarray(
+                getattr(cluster_model, "probabilities_", np.ones(len(texts))), np.float64)
+        self.topic_model_ = model
+        topics = np.asarray(topics, dtype=np.int64)
+        probs = np.ones(len(texts)) if probs is None else np.asarray(probs, dtype=np.float64)
+        return topics, np.where(topics == OUTLIER_THEME, 0.0, np.clip(probs, 0.0, 1.0))
+
+    def _finish(self, texts, assignments, probabilities, strategy: str, details: dict) -> ThemeFit:
+        described = describe_themes(texts, assignments, self.ngram_range, self.top_n_words, self.label_max_df,
+                                    outlier=OUTLIER_THEME)
+        themes = [ThemeInfo(theme_id=t, label=label, keywords=kw) for t, (label, kw) in sorted(described.items())]
+        if self.topic_model_ is not None:  # keep BERTopic's own view consistent with ours for later steps
+            self.topic_model_.set_topic_labels({t.theme_id: t.label for t in themes})
+        n = len(texts)
+        details = {
+            **details,
+            "n_units": n,
+            "n_themes": sum(1 for t in themes if t.theme_id != OUTLIER_THEME),
+            "outlier_share": float(np.mean(assignments == OUTLIER_THEME)) if n else 0.0,
+        }
+        return ThemeFit(assignments=np.asarray(assignments, np.int64),
+                        probabilities=np.asarray(probabilities, np.float64),
+                        themes=themes, strategy=strategy, details=details)

@@ -1,0 +1,246 @@
+"""Theme model, labels and quotes on synthetic embeddings (fast), plus the slow large-corpus path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from commentminer.themes.bertopic_model import BertopicThemeModel
+from commentminer.themes.clustering import merge_small_clusters, n_clusters_for
+from commentminer.themes.labels import PhraseAnalyzer, describe_themes
+from commentminer.themes.quotes import NEAR_DUPLICATE, pick_quotes, quotes_by_theme, unit_priority
+
+DIM = 384
+VOCABS = {
+    "votes": ["voting rights", "seat", "vote", "board member", "election", "constitution"],
+    "lip": ["lip service", "consultation", "listening", "token gesture", "ignored", "rhetoric"],
+    "money": ["budget", "funding", "salaries", "savings", "income", "accounts"],
+}
+FILLERS = ["the practice managers said that", "we think the", "it is clear that our", "in our area the"]
+
+
+def blob_corpus(n_per_blob: int = 20, seed: int = 0, spread: float = 0.5):
+    """3 well-separated Gaussian blobs on the unit sphere; blob b's texts use only VOCABS[b] (+ shared filler).
+
+    Every "lip" text contains "lip service" and every text contains "practice managers" (a corpus-wide phrase
+    that must never become a label).
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(len(VOCABS), DIM))
+    texts, vecs, truth = [], [], []
+    for b, (name, vocab) in enumerate(VOCABS.items()):
+        for i in range(n_per_blob):
+            words = list(rng.choice(vocab[1:], size=2, replace=False))
+            if name == "lip" or i % 2 == 0:
+                words.insert(int(rng.integers(0, 3)), vocab[0])
+            texts.append(f"{FILLERS[i % len(FILLERS)]} practice managers {' and '.join(words)}.")
+            vecs.append(centres[b] + spread * rng.normal(size=DIM))  # member-member cosine about 0.8
+            truth.append(b)
+    vecs = np.asarray(vecs, dtype=np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    return texts, vecs, np.asarray(truth)
+
+
+def _purity_map(assignments: np.ndarray, truth: np.ndarray) -> dict[int, int]:
+    """theme -> the single true blob of its members (asserts purity)."""
+    out = {}
+    for t in np.unique(assignments):
+        blobs = set(truth[assignments == t].tolist())
+        assert len(blobs) == 1, f"theme {t} mixes blobs {blobs}"
+        out[int(t)] = blobs.pop()
+    return out
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return blob_corpus()
+
+
+@pytest.fixture(scope="module")
+def blob_fit(blobs):
+    texts, vecs, _ = blobs
+    return BertopicThemeModel(seed=7, units_per_theme=20).fit(texts, vecs)
+
+
+def test_small_corpus_recovers_blobs_and_assigns_every_unit(blobs, blob_fit):
+    _, _, truth = blobs
+    assert blob_fit.strategy == "small:ward"
+    assert blob_fit.details["outlier_share"] == 0.0
+    assert sorted(set(blob_fit.assignments.tolist())) == [0, 1, 2]
+    assert sorted(_purity_map(blob_fit.assignments, truth).values()) == [0, 1, 2]
+    assert np.all((blob_fit.probabilities > 0) & (blob_fit.probabilities <= 1))
+
+
+def test_labels_come_from_the_right_vocabulary_and_are_distinct(blobs, blob_fit):
+    _, _, truth = blobs
+    blob_of = _purity_map(blob_fit.assignments, truth)
+    names = list(VOCABS)
+    labels = {t.theme_id: t.label for t in blob_fit.themes}
+    assert len(set(labels.values())) == len(labels)
+    for theme in blob_fit.themes:
+        vocab_words = " ".join(VOCABS[names[blob_of[theme.theme_id]]]).split()
+        assert all(w in vocab_words for w in theme.label.split()), (theme.label, names[blob_of[theme.theme_id]])
+        assert "practice managers" != theme.label
+        assert 1 <= len(theme.label.split()) <= 3
+        assert 0 < len(theme.keywords) <= 10 and theme.keywords[0] == theme.label
+
+
+def test_multi_word_phrase_wins_the_label(blobs, blob_fit):
+    _, _, truth = blobs
+    blob_of = _purity_map(blob_fit.assignments, truth)
+    lip = [t for t in blob_fit.themes if blob_of[t.theme_id] == list(VOCABS).index("lip")][0]
+    assert lip.label == "lip service"
+
+
+def test_fit_is_deterministic(blobs, blob_fit):
+    texts, vecs, _ = blobs
+    again = BertopicThemeModel(seed=7, units_per_theme=20).fit(texts, vecs)
+    assert np.array_equal(again.assignments, blob_fit.assignments)
+    assert np.allclose(again.probabilities, blob_fit.probabilities)
+    assert [(t.theme_id, t.label, t.keywords) for t in again.themes] == [
+        (t.theme_id, t.label, t.keywords) for t in blob_fit.themes
+    ]
+
+
+def test_default_units_per_theme_splits_blobs_into_pure_themes(blobs):
+    texts, vecs, truth = blobs
+    fit = BertopicThemeModel(seed=7).fit(texts, vecs)  # 60 units / 12 per theme -> 5 themes
+    assert fit.details["target_themes"] == 5
+    _purity_map(fit.assignments, truth)
+    labels = [t.label for t in fit.themes]
+    assert len(set(labels)) == len(labels)
+
+
+def test_bertopic_fit_uses_no_embedding_model(blobs):
+    texts, vecs, _ = blobs
+    model = BertopicThemeModel(units_per_theme=20)
+    model.fit(texts, vecs)
+    assert model.topic_model_ is not None and model.topic_model_.embedding_model is None
+    assert model.topic_model_.custom_labels_ is not None
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 5])
+def test_tiny_corpora_do_not_crash(blobs, n):
+    texts, vecs, _ = blobs
+    fit = BertopicThemeModel().fit(texts[:n], vecs[:n])
+    assert len(fit.assignments) == n == len(fit.probabilities)
+    if n == 0:
+        assert fit.strategy == "empty" and fit.themes == []
+    else:
+        assert set(fit.assignments.tolist()) == {0}
+        assert len(fit.themes) == 1 and fit.themes[0].label
+
+
+def test_texts_without_any_phrase_still_fit():
+    vecs = np.eye(8, DIM, dtype=np.float32)
+    fit = BertopicThemeModel(units_per_theme=2).fit(["the and of"] * 8, vecs)
+    assert len(fit.assignments) == 8
+    assert all(t.label.startswith("theme ") for t in fit.themes)
+
+
+def test_model_id_names_version_and_params():
+    model_id = BertopicThemeModel(seed=3, min_topic_size=20).model_id
+    assert model_id.startswith("bertopic.v1:") and "seed=3" in model_id and "mts=20" in model_id
+
+
+def test_phrase_analyzer_keeps_natural_phrases():
+    phrases = PhraseAnalyzer((1, 3))("They paid lip service to voting rights on the CCG's board.")
+    assert "lip service" in phrases and "voting rights" in phrases and "ccg board" in phrases
+    assert "rights on the" not in phrases and "service to" not in phrases  # no stop word at an edge
+
+
+def test_corpus_wide_phrase_is_not_a_label():
+    texts = [f"practice managers feel {w} again" for w in ["excluded"] * 5 + ["valued"] * 5]
+    described = describe_themes(texts, np.array([0] * 5 + [1] * 5), label_max_df=0.2)
+    assert described[0][0] == "excluded" and described[1][0] == "valued"
+    assert any("managers" in k for k in described[0][1])  # still allowed as a keyword
+
+
+def test_n_clusters_and_merge_small_clusters():
+    assert n_clusters_for(242, 12, 40) == 20
+    assert n_clusters_for(10, 12, 40) == 2
+    assert n_clusters_for(5000, 12, 40) == 40
+    vecs = np.eye(6, 4)[[0, 0, 0, 1, 1, 1]].astype(np.float64)
+    vecs[5] = [0.9, 0.1, 0.0, 0.0]
+    merged = merge_small_clusters(vecs / np.linalg.norm(vecs, axis=1, keepdims=True), np.array([0, 0, 0, 1, 1, 2]), 2)
+    assert merged.tolist() == [0, 0, 0, 1, 1, 0]
+
+
+def test_quotes_are_members_without_near_duplicates(blobs, blob_fit):
+    _, vecs, _ = blobs
+    vecs = vecs.copy()
+    vecs[1] = vecs[0]  # an exact duplicate must not be quoted twice
+    quotes = quotes_by_theme(vecs, blob_fit.assignments, 5)
+    for theme, idx in quotes.items():
+        assert 1 <= len(idx) <= 5
+        assert all(blob_fit.assignments[i] == theme for i in idx)
+        sims = vecs[idx] @ vecs[idx].T
+        assert np.all(sims[~np.eye(len(idx), dtype=bool)] <= NEAR_DUPLICATE)
+
+
+def test_quotes_prefer_attributed_reader_voices():
+    rng = np.random.default_rng(1)
+    vecs = rng.normal(size=(6, 16))
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    priority = unit_priority(["article", "article", "comment", "quote", "comment", "article"],
+                             [False, False, True, False, False, False])
+    chosen = pick_quotes(vecs, np.arange(6), 3, priority)
+    assert chosen[0] == 2 and set(chosen[1:]) == {3, 4}
+    assert pick_quotes(vecs, np.arange(6), 0) == [] and pick_quotes(vecs, np.array([], int), 3) == []
+
+
+@pytest.mark.slow
+def test_large_corpus_uses_umap_hdbscan_and_is_deterministic():
+    texts, vecs, truth = blob_corpus(n_per_blob=100, seed=3)
+    model = BertopicThemeModel(seed=11, small_corpus_max_units=200, min_topic_size=15)
+    fit = model.fit(texts, vecs)
+    assert fit.strategy == "large:umap+hdbscan"
+    assert 0.0 <= fit.details["outlier_share"] < 0.5
+    clustered = fit.assignments != -1
+    _purity_map(fit.assignments[clustered], truth[clustered])
+    assert fit.details["n_themes"] >= 3
+    again = model.fit(texts, vecs)
+    assert np.array_equal(again.assignments, fit.assignments)
+    assert [t.label for t in again.themes] == [t.label for t in fit.themes]
+
+
+REAL_SENTENCES = {
+    "vote": ["Practice managers should have voting rights on the CCG board.",
+             "Without a vote on the board our views will not count.",
+             "Give managers a seat and a vote at board meetings.",
+             "We need voting rights, not just an invitation to attend the board.",
+             "The board should include a practice manager with full voting rights.",
+             "Nobody on our board lets a manager vote on decisions."],
+    "lip": ["The DH is only paying lip service to practice managers.",
+            "It is lip service, nobody actually listens to us.",
+            "They consult us and then ignore everything we say.",
+            "All this talk of engagement is lip service.",
+            "We are asked for views that are then quietly ignored.",
+            "Warm words, but it is lip service and nothing changes."],
+    "money": ["Our practice budget has been cut again this year.",
+              "Funding for staff salaries is running out.",
+              "The practice finances cannot absorb another cut.",
+              "We spend hours balancing the accounts and chasing income.",
+              "Savings targets mean less money for patient services.",
+              "The budget will not stretch to cover the new salaries."],
+}
+
+
+@pytest.mark.slow
+def test_real_minilm_embeddings_give_sensible_themes():
+    from conftest import MODEL_DIR
+
+    if not (MODEL_DIR / "model.safetensors").exists():
+        pytest.skip(f"needs the local MiniLM model at {MODEL_DIR}")
+    from sentence_transformers import SentenceTransformer
+
+    texts = [t for group in REAL_SENTENCES.values() for t in group]
+    truth = np.repeat(np.arange(3), 6)
+    vecs = SentenceTransformer(str(MODEL_DIR), device="cpu").encode(texts, normalize_embeddings=True)
+    fit = BertopicThemeModel(units_per_theme=6).fit(texts, vecs)
+    assert fit.strategy == "small:ward" and fit.details["outlier_share"] == 0.0
+    # Each true group sits mostly (4 of 6) in one theme: real sentences overlap ("board", "managers").
+    for g in range(3):
+        assert np.bincount(fit.assignments[truth == g]).max() >= 4
+    labels = {t.label for t in fit.themes}
+    assert "lip service" in labels

@@ -1,0 +1,129 @@
+"""themes stage against the in-memory store: reads units + embeddings + comments, writes themes/unit_themes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from commentminer.errors import CommentminerError
+from commentminer.ids import sha256_text
+from commentminer.themes import stage
+from test_themes import blob_corpus
+
+MODEL_ID = "test-embedder"
+
+
+def write_corpus(store, texts, vecs, model_id=MODEL_ID, embed=True):
+    """Units (every 3rd an article sentence, others comment sentences, 2 sentences per comment), comments with
+    a commenter per comment pair, and embeddings keyed by text hash."""
+    units, comments = [], {}
+    for i, text in enumerate(texts):
+        kind = "article" if i % 3 == 0 else "comment"
+        comment_id = f"c{i // 2:03d}" if kind == "comment" else None
+        if comment_id and comment_id not in comments:
+            n = len(comments)
+            comments[comment_id] = {
+                "comment_id": comment_id, "article_id": "a1", "position": n, "text": text,
+                "name": None if n % 4 == 0 else f"Name {n // 2}", "place": "Leeds", "withheld": n % 4 == 0,
+                "signature_raw": None, "commenter_id": f"p{n // 2}", "published": None,
+            }
+        units.append({
+            "unit_id": f"u{i:04d}", "kind": kind, "article_id": "a1", "comment_id": comment_id, "position": i,
+            "text": text, "char_start": 0, "char_end": len(text), "text_hash": sha256_text(f"{i}:{text}"),
+            "speaker": None, "place": None, "segmenter_id": "test",
+        })
+    store.upsert("units", pd.DataFrame(units))
+    store.upsert("comments", pd.DataFrame(list(comments.values())))
+    if embed:
+        store.upsert("embeddings", pd.DataFrame({
+            "text_hash": [u["text_hash"] for u in units], "model_id": model_id, "dim": vecs.shape[1],
+            "vector": [v.astype(float).tolist() for v in vecs],
+        }))
+    return pd.DataFrame(units)
+
+
+@pytest.fixture
+def corpus():
+    return blob_corpus(n_per_blob=20)
+
+
+def test_stage_writes_consistent_rows(ctx, store, corpus):
+    texts, vecs, _ = corpus
+    units = write_corpus(store, texts, vecs)
+    ctx.config.themes.small_corpus_units_per_theme = 20
+    stats = stage.run(ctx)
+    assert stats["units"] == 60 and stats["themes"] == 3 and stats["outlier_share"] == 0.0
+    assert stats["strategy"] == "small:ward" and stats["embedding_model_id"] == MODEL_ID
+
+    themes = store.read("themes", "run_id = ?", ["run_test"])
+    ut = store.read("unit_themes", "run_id = ?", ["run_test"])
+    assert len(ut) == 60 and set(ut.unit_id) == set(units.unit_id)
+    assert sorted(themes.theme_id) == [0, 1, 2] and set(themes.kind) == {"discovered"}
+    assert themes.label.is_unique and all(len(k) > 0 for k in themes.keywords)
+    merged = ut.merge(units, on="unit_id")
+    for row in themes.itertuples():
+        members = merged[merged.theme_id == row.theme_id]
+        assert row.n_units == len(members)
+        assert row.n_comments == members.comment_id.dropna().nunique()
+        commenters = store.query(
+            "SELECT count(DISTINCT c.commenter_id) FROM comments c WHERE c.comment_id IN "
+            f"({', '.join(repr(c) for c in members.comment_id.dropna().unique()) or 'NULL'})"
+        ).iloc[0, 0]
+        assert row.n_commenters == commenters
+        ranks = members.quote_rank.dropna().astype(int).sort_values().tolist()
+        assert ranks == list(range(1, min(5, len(members)) + 1))
+        quoted = members[members.quote_rank.notna()]
+        assert set(quoted.kind) == {"comment"}  # reader voices preferred over article sentences
+    assert ut.probability.between(0, 1).all()
+
+
+def test_stage_rerun_replaces_rows_and_is_deterministic(ctx, store, corpus):
+    texts, vecs, _ = corpus
+    write_corpus(store, texts, vecs)
+    stage.run(ctx)
+    first = store.read("unit_themes", "run_id = ?", ["run_test"]).sort_values("unit_id").reset_index(drop=True)
+    labels = store.read("themes").sort_values("theme_id").label.tolist()
+    ctx.config.themes.small_corpus_units_per_theme = 30  # fewer themes: stale rows must disappear
+    stage.run(ctx)
+    assert store.count("themes") == 2
+    ctx.config.themes.small_corpus_units_per_theme = 12
+    stage.run(ctx)
+    again = store.read("unit_themes", "run_id = ?", ["run_test"]).sort_values("unit_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, again)
+    assert store.read("themes").sort_values("theme_id").label.tolist() == labels
+
+
+def test_stage_without_embeddings_says_run_embed(ctx, store, corpus):
+    texts, vecs, _ = corpus
+    write_corpus(store, texts, vecs, embed=False)
+    with pytest.raises(CommentminerError, match="embed stage"):
+        stage.run(ctx)
+
+
+def test_stage_with_partial_embeddings_fails_clearly(ctx, store, corpus):
+    texts, vecs, _ = corpus
+    units = write_corpus(store, texts, vecs)
+    store.delete("embeddings", "text_hash = ?", [units.text_hash[0]])
+    with pytest.raises(CommentminerError, match="1 of 60 units have no embedding"):
+        stage.run(ctx)
+
+
+def test_stage_with_two_embedding_models_needs_a_choice(ctx, store, corpus):
+    texts, vecs, _ = corpus
+    write_corpus(store, texts, vecs)
+    write_corpus(store, texts, vecs[::-1].copy(), model_id="other-embedder")
+    with pytest.raises(CommentminerError, match="several models"):
+        stage.run(ctx)
+    assert stage.run(ctx, model_id=MODEL_ID)["embedding_model_id"] == MODEL_ID
+
+
+def test_stage_on_empty_store(ctx):
+    assert stage.run(ctx) == {"units": 0, "themes": 0, "outlier_share": 0.0, "strategy": "empty"}
+
+
+def test_stage_honours_unit_kinds(ctx, store, corpus):
+    texts, vecs, _ = corpus
+    write_corpus(store, texts, vecs)
+    ctx.config.themes.unit_kinds = ["comment"]
+    assert stage.run(ctx)["units"] == 40
