@@ -63,6 +63,11 @@ class PhraseAnalyzer:
                 out.append(tok)
         return out
 
+    def _is_stop(self, token: str) -> bool:
+        # A token still holding an apostrophe after the possessive strip is a contraction ("don't", "isn't",
+        # "we're"): a function word, never a theme.
+        return token in self.stop_words or "'" in token
+
     def __call__(self, text: str) -> list[str]:
         text = text.lower().replace("’", "'").replace("‘", "'")
         lo, hi = self.ngram_range
@@ -72,7 +77,7 @@ class PhraseAnalyzer:
             for n in range(lo, hi + 1):
                 for i in range(len(toks) - n + 1):
                     gram = toks[i : i + n]
-                    if gram[0] in self.stop_words or gram[-1] in self.stop_words:
+                    if self._is_stop(gram[0]) or self._is_stop(gram[-1]):
                         continue
                     phrases.append(" ".join(gram))
         return phrases
