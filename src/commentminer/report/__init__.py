@@ -1,1 +1,1 @@
-"""report stage."""
+"""report stage: HTML report (inline SVG charts) and CSV exports of one run."""

@@ -1,0 +1,186 @@
+"""Render report.html: turn aggregate DataFrames into plain template rows and fill the Jinja2 template.
+
+Autoescape is on for the whole template and user text is never marked safe; the only Markup inserted is SVG
+built by `svg.el`, which escapes its own text. Sizes are bounded here (long quotes cut, long tables capped with
+a note) so a big corpus still gives a report a browser opens quickly; the full data is in the CSV exports.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from . import svg
+
+MAX_QUOTE_CHARS = 320      # quotes longer than this are cut at a word boundary and end with "…"
+MAX_TABLE_ROWS = 200       # rows shown per table; the rest is in exports/*.csv (the note says so)
+MAX_CELL_CHARS = 160       # titles, places, error details in tables
+
+
+@dataclass
+class ReportData:
+    """Everything the template shows, as DataFrames straight from `commentminer.aggregate`."""
+
+    run: dict[str, Any]
+    overview: dict[str, Any]
+    themes: pd.DataFrame
+    quotes: pd.DataFrame
+    regions: pd.DataFrame
+    articles: pd.DataFrame
+    errors_by_reason: pd.DataFrame
+    quarantined: pd.DataFrame
+    unresolved: pd.DataFrame
+    sentiment_backend: str | None
+    resolver_id: str | None
+    min_commenters: int
+    interval_method: str
+    exports: dict[str, str] = field(default_factory=dict)   # name -> path relative to report.html
+
+
+def render_report(data: ReportData) -> str:
+    """The complete, self-contained HTML document for `data`."""
+    env = Environment(
+        loader=PackageLoader("commentminer.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True, default_for_string=True),
+        undefined=StrictUndefined,   # a typo in the template fails loudly instead of rendering blanks
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters.update(score=fmt_score, pct=fmt_pct, num=fmt_num, day=fmt_date, clip=clip)
+    return env.get_template("report.html.j2").render(**context(data))
+
+
+def context(data: ReportData) -> dict[str, Any]:
+    """Template variables: plain dicts/lists (NaN -> None) plus the SVG charts."""
+    themes = records(data.themes)
+    quotes = records(data.quotes)
+    for theme in themes:
+        theme["quotes"] = [quote_view(q) for q in quotes if q["theme_id"] == theme["theme_id"]]
+        theme["bar"] = svg.share_bar(theme["share_negative"], theme["share_neutral"], theme["share_positive"],
+                                     int(theme["n_scored"] or 0), str(theme["label"]))
+    regions = records(data.regions)
+    articles, articles_hidden = capped(data.articles)
+    quarantined, quarantined_hidden = capped(data.quarantined)
+    unresolved, unresolved_hidden = capped(data.unresolved)
+    run = dict(data.run)
+    run["config_pretty"] = _pretty_json(run.get("config_json"))
+    return {
+        "run": run,
+        "overview": data.overview,
+        "themes": themes,
+        "theme_chart": svg.theme_shares_chart(themes) if themes else None,
+        "regions": regions,
+        "region_chart": svg.region_chart(regions, data.min_commenters) if regions else None,
+        "articles": articles, "articles_hidden": articles_hidden,
+        "errors_by_reason": records(data.errors_by_reason),
+        "quarantined": quarantined, "quarantined_hidden": quarantined_hidden,
+        "unresolved": unresolved, "unresolved_hidden": unresolved_hidden,
+        "sentiment_backend": data.sentiment_backend,
+        "resolver_id": data.resolver_id,
+        "min_commenters": data.min_commenters,
+        "interval_method": data.interval_method,
+        "exports": data.exports,
+        "max_rows": MAX_TABLE_ROWS,  # read at call time so tests can lower it
+        "max_quote_chars": MAX_QUOTE_CHARS,
+        "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def quote_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A quote with its display text (cut to MAX_QUOTE_CHARS) and who said it, by unit kind."""
+    if row["kind"] == "comment":
+        if row.get("withheld"):
+            who, where, role = "Name and address withheld", None, "reader comment"
+        else:
+            who, where, role = row.get("name") or "Unsigned", row.get("place"), "reader comment"
+    elif row["kind"] == "quote":
+        who, where, role = row.get("speaker") or "Unnamed speaker", row.get("speaker_place"), "quoted in the article"
+    else:
+        who, where, role = None, None, "article text"
+    return {
+        "text": clip(row["text"], MAX_QUOTE_CHARS), "cut": len(str(row["text"] or "")) > MAX_QUOTE_CHARS,
+        "who": who, "where": where, "role": role, "article_title": row.get("article_title"),
+        "label": row.get("label"), "score": row.get("score"),
+    }
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as dicts with missing values (NaN, NaT, <NA>) as None and numpy scalars as Python."""
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def capped(frame: pd.DataFrame, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """The first `limit` rows (default MAX_TABLE_ROWS) as records, and how many were left out."""
+    limit = MAX_TABLE_ROWS if limit is None else limit
+    return records(frame.head(limit)), max(0, len(frame) - limit)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return value
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()          # numpy scalars/arrays -> Python
+        if isinstance(value, list):
+            return value
+    try:
+        if value is None or pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def _pretty_json(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        return json.dumps(json.loads(text), indent=2, sort_keys=True)
+    except ValueError:
+        return str(text)
+
+
+# -- filters (all return plain str: autoescape still applies) ---------------------------------------------
+def fmt_score(value: Any) -> str:
+    """Signed score with 2 decimals ("+0.33"), "–" when missing; -0.00 shown as 0.00."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    value = float(value)
+    return "0.00" if abs(value) < 0.005 else f"{value:+.2f}"
+
+
+def fmt_pct(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.0%}"
+
+
+def fmt_num(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{int(value):,}"
+
+
+def fmt_date(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return value.strftime("%Y-%m-%d") if value.hour == value.minute == 0 else value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def clip(value: Any, limit: int = MAX_CELL_CHARS) -> str:
+    """Text cut to `limit` characters at a word boundary, ending with "…" when cut."""
+    text = "" if value is None else " ".join(str(value).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,.;:") + "…"
