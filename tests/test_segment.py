@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from commentminer.segment import stage
-from commentminer.segment.spacy_segmenter import RuleSentencizer, SpacySegmenter, merge_short
+from commentminer.segment.spacy_segmenter import RuleSentencizer, SpacySegmenter, merge_open_brackets, merge_short
 
 
 def _article_and_comments(store, body, comments):
@@ -36,6 +36,17 @@ def test_spans_index_into_the_text_and_never_cross_paragraphs(segmenter):
     assert sentences[-1] == "The DH is leaving it to GPs to organise training."
 
 
+def test_merge_open_brackets_undoes_breaks_inside_brackets():
+    text = "She said it [the DH] was wrong. Next one."
+    assert merge_open_brackets(text, [(0, 13), (13, 31), (32, 41)]) == [(0, 31), (32, 41)]
+    assert merge_open_brackets("a (b", [(0, 4)]) == [(0, 4)]
+
+
+def test_senter_does_not_split_inside_editorial_brackets():
+    text = "There are so many managers out there, but [the DH] seems to think clinicians are the only ones."
+    assert SpacySegmenter().split([text])[0] == [(0, len(text))]
+
+
 def test_senter_keeps_abbreviations_inside_a_sentence():
     text = "Dr. Povey said managers matter. They were excluded."
     sentences = [text[a:b] for a, b in SpacySegmenter().split([text])[0]]
@@ -63,5 +74,5 @@ def test_switching_segmenter_replaces_units(ctx, config):
     stage.run(ctx)
     ctx.config = config.model_copy(update={"segment": config.segment.model_copy(update={"backend": "sentencizer.v1"})})
     stage.run(ctx)
-    assert set(ctx.store.read("units")["segmenter_id"]) == {"sentencizer.v1:min12"}
+    assert set(ctx.store.read("units")["segmenter_id"]) == {RuleSentencizer(min_chars=12).segmenter_id}
     assert ctx.store.count("units") == 2

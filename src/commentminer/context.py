@@ -23,14 +23,14 @@ class StageContext:
     def create(cls, store: Store, config: Config, run_id: str | None = None) -> "StageContext":
         return cls(store=store, config=config, quarantine=Quarantine(store, config.run.error_policy), run_id=run_id)
 
-    def progress(self, items: Iterable[T], total: int | None = None, desc: str = "") -> Iterator[T]:
+    def progress(self, items: Iterable[T], total: int | None = None, desc: str = "", unit: str = "item") -> Iterator[T]:
         """Wrap a long loop in a progress bar (on stderr) unless [run] progress = false."""
         if not self.config.run.progress:
             yield from items
             return
         from tqdm.auto import tqdm
 
-        yield from tqdm(items, total=total, desc=desc, unit="batch", leave=False)
+        yield from tqdm(items, total=total, desc=desc, unit=unit, leave=False)
 
 
 def batched(items: list[T], size: int) -> Iterator[list[T]]:

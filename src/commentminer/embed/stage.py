@@ -32,7 +32,7 @@ def run(ctx: StageContext) -> dict:
         [model_id],
     )
     batches = list(batched(list(range(len(pending))), BATCH_SIZE))
-    for rows in ctx.progress(batches, total=len(batches), desc="embed"):
+    for rows in ctx.progress(batches, total=len(batches), desc="embed", unit="batch"):
         batch = pending.iloc[rows]
         vectors = embedder.embed(batch["text"].tolist())
         ctx.store.upsert("embeddings", pd.DataFrame({

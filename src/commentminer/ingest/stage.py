@@ -41,7 +41,7 @@ def ingest_paths(ctx: StageContext, paths: list[Path]) -> dict:
         )
     read_files: list[ReadFile] = []
     rejections: list[Rejection] = []
-    for path in ctx.progress(files, total=len(files), desc="ingest"):
+    for path in ctx.progress(files, total=len(files), desc="ingest", unit="file"):
         result = read_text_file(path, settings.max_file_bytes, settings.fallback_encoding)
         stats["files_seen"] += 1
         (read_files if isinstance(result, ReadFile) else rejections).append(result)

@@ -34,7 +34,7 @@ def run(ctx: StageContext) -> dict:
         "(SELECT 1 FROM articles a WHERE a.source_id = s.source_id AND a.parser_id = ?) ORDER BY uri, source_id",
         [parser.parser_id],
     )["source_id"].tolist()
-    for source in ctx.progress(_read_sources(ctx, pending), total=len(pending), desc="parse"):
+    for source in ctx.progress(_read_sources(ctx, pending), total=len(pending), desc="parse", unit="page"):
         try:
             parsed = parser.parse(source.raw_text, source.uri)
         except InputError as exc:

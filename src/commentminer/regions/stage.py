@@ -55,7 +55,7 @@ def run(ctx: StageContext) -> dict[str, int]:
     counts = {"resolved": 0, "unresolved": 0, "skipped_existing": total - len(pending)}
     cache: dict[tuple[str | None, bool], Resolution] = {}  # many commenters share a place: resolve it once
     records = pending.to_dict("records")
-    for batch in ctx.progress(batched(records, BATCH_SIZE), total=-(-len(records) // BATCH_SIZE), desc="regions"):
+    for batch in ctx.progress(batched(records, BATCH_SIZE), total=-(-len(records) // BATCH_SIZE), desc="regions", unit="batch"):
         rows = []
         for item in batch:
             place, withheld = _place(item["place"]), bool(item["withheld"])

@@ -102,8 +102,11 @@ def quote_view(row: dict[str, Any]) -> dict[str, Any]:
         who, where, role = row.get("speaker") or "Unnamed speaker", row.get("speaker_place"), "quoted in the article"
     else:
         who, where, role = None, None, "article text"
+    text = clip(row["text"], MAX_QUOTE_CHARS)
+    if not text.startswith(("“", '"', "‘", "'")):  # article sentences often carry their own quote marks
+        text = f"“{text}”"
     return {
-        "text": clip(row["text"], MAX_QUOTE_CHARS), "cut": len(str(row["text"] or "")) > MAX_QUOTE_CHARS,
+        "text": text, "cut": len(str(row["text"] or "")) > MAX_QUOTE_CHARS,
         "who": who, "where": where, "role": role, "article_title": row.get("article_title"),
         "label": row.get("label"), "score": row.get("score"),
     }

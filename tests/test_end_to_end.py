@@ -1,0 +1,117 @@
+"""The whole pipeline on corpus/seeds with the real MiniLM model, real spaCy, BERTopic and VADER.
+
+One module-scoped run (about a minute) feeds every assertion here; a second run on the same store checks that
+nothing is duplicated, nothing is re-embedded, and themes are identical.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import commentminer as cm
+from commentminer.schema import UK_REGIONS
+from commentminer.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_DIR = ROOT / "models" / "all-MiniLM-L6-v2"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    if not (MODEL_DIR / "model.safetensors").is_file():
+        pytest.skip(f"embedding model not installed at {MODEL_DIR}; run `make model`")
+    out = tmp_path_factory.mktemp("seeds_report")
+    config = cm.load_config(overrides=["run.progress=false", f"embed.model_path='{MODEL_DIR}'"])
+    first = cm.run([ROOT / "corpus" / "seeds"], out=out, config=config)
+    with Store(first.db, read_only=True) as store:
+        counts_after_first = store.counts()
+    second = cm.run([ROOT / "corpus" / "seeds"], out=out, config=config)
+    return first, second, counts_after_first
+
+
+def _store(result):
+    return Store(result.db, read_only=True)
+
+
+def test_tables_hold_the_sample_corpus(runs):
+    first, _, counts = runs
+    assert counts["sources"] == 5 and counts["articles"] == 5 and counts["comments"] == 18
+    assert counts["units"] > 150
+    with _store(first) as store:
+        kinds = store.query("SELECT kind, count(*) AS n FROM units GROUP BY kind")
+        assert set(kinds["kind"]) >= {"article", "comment"}
+        assert counts["embeddings"] == store.query("SELECT count(DISTINCT text_hash) FROM units").iloc[0, 0]
+        per_comment = store.query("SELECT count(*) FROM sentiment WHERE target_kind = 'comment'").iloc[0, 0]
+        assert per_comment == 18
+        run = store.query("SELECT * FROM runs WHERE run_id = ?", [first.run_id]).iloc[0]
+        assert run["status"] == "ok"
+        assert json.loads(run["config_json"])["themes"]["seed"] == 42 and len(run["config_hash"]) == 12
+
+
+def test_every_signed_place_resolves(runs):
+    first, _, _ = runs
+    with _store(first) as store:
+        rows = store.query("""
+            SELECT c.name, c.place, c.withheld, r.region, r.reason FROM comments c
+            JOIN regions r ON r.subject_kind = 'comment' AND r.subject_id = c.comment_id""")
+    assert len(rows) == 18
+    by_place = {r.place: (r.region if isinstance(r.region, str) else None) for r in rows.itertuples() if r.place}
+    assert by_place["Weston Super Mare"] == "South West" and by_place["Barnet"] == "London"
+    assert by_place["Lancashire"] == "North West" and by_place["North West"] == "North West"
+    assert by_place["Boleyn Road Practice"] is None
+    resolved = rows[rows["region"].notna()]
+    assert set(resolved["region"]) <= set(UK_REGIONS)
+    assert len(resolved) == 15   # 18 minus two withheld and one practice name
+    assert rows[rows["region"].isna()]["reason"].notna().all()
+
+
+def test_themes_are_sensible_and_traceable(runs):
+    first, _, _ = runs
+    with _store(first) as store:
+        themes = store.query("SELECT * FROM themes WHERE run_id = ?", [first.run_id])
+        members = store.query("SELECT * FROM unit_themes WHERE run_id = ?", [first.run_id])
+        n_units = store.query("SELECT count(*) FROM units").iloc[0, 0]
+    discovered = themes[themes["kind"] == "discovered"]
+    assert len(discovered) >= 3
+    assert len(set(discovered["label"])) == len(discovered)           # labels are distinct
+    assert all(1 <= len(label.split()) <= 4 for label in discovered["label"])
+    assert len(members) == n_units                                     # every unit accounted for
+    outliers = (members["theme_id"] == -1).mean()
+    assert outliers < 0.2
+    assert members.groupby("theme_id").size().to_dict() == themes.set_index("theme_id")["n_units"].to_dict()
+
+
+def test_report_and_exports_are_written(runs):
+    first, _, _ = runs
+    html = first.outputs["report"].read_text(encoding="utf-8")
+    assert "<html" in html.lower()
+    assert "Val Denton" in html and "Weston Super Mare" in html
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # offline: no network resources
+    for name in ("comments_csv", "themes_csv", "regions_csv"):
+        assert first.outputs[name].is_file() and first.outputs[name].stat().st_size > 0
+
+
+def test_rerun_duplicates_nothing_reembeds_nothing_and_gives_identical_themes(runs):
+    first, second, counts = runs
+    with _store(second) as store:
+        after = store.counts()
+        def themes_of(run_id):
+            frame = store.query(
+                "SELECT theme_id, label, keywords, n_units FROM themes WHERE run_id = ? ORDER BY theme_id", [run_id]
+            )
+            return [(r.theme_id, r.label, list(r.keywords), r.n_units) for r in frame.itertuples()]
+        def members_of(run_id):
+            return store.query(
+                "SELECT unit_id, theme_id FROM unit_themes WHERE run_id = ? ORDER BY unit_id", [run_id]
+            ).to_dict("records")
+        assert themes_of(first.run_id) == themes_of(second.run_id)
+        assert members_of(first.run_id) == members_of(second.run_id)
+    per_run = {"runs", "themes", "unit_themes"}
+    assert {k: v for k, v in after.items() if k not in per_run} == {k: v for k, v in counts.items() if k not in per_run}
+    assert second.stats["embed"]["embedded"] == 0
+    assert second.stats["segment"]["units_written"] == 0
