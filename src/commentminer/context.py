@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .config import Config
 from .store import Quarantine, Store
@@ -31,6 +31,27 @@ class StageContext:
         from tqdm.auto import tqdm
 
         yield from tqdm(items, total=total, desc=desc, unit=unit, leave=False)
+
+
+    def batches(self, frame: Any, size: int, desc: str, unit: str = "row") -> Iterator[Any]:
+        """Consecutive row slices of a DataFrame of at most `size` rows, with a progress bar counting rows.
+
+        Stages write each slice in its own transaction, so a crash loses at most the slice in flight.
+        """
+        bar = None
+        if self.config.run.progress and len(frame):
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(frame), desc=desc, unit=unit, leave=False)
+        try:
+            for start in range(0, len(frame), size):
+                chunk = frame.iloc[start : start + size]
+                yield chunk
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
 
 
 def batched(items: list[T], size: int) -> Iterator[list[T]]:

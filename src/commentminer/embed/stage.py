@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import registry
-from ..context import StageContext, batched
+from ..context import StageContext
 
 BATCH_SIZE = 512  # texts per store write: a crash loses at most this many embeddings
 
@@ -31,9 +31,7 @@ def run(ctx: StageContext) -> dict:
         """,
         [model_id],
     )
-    batches = list(batched(list(range(len(pending))), BATCH_SIZE))
-    for rows in ctx.progress(batches, total=len(batches), desc="embed", unit="batch"):
-        batch = pending.iloc[rows]
+    for batch in ctx.batches(pending, BATCH_SIZE, desc="embed", unit="sentence"):
         vectors = embedder.embed(batch["text"].tolist())
         ctx.store.upsert("embeddings", pd.DataFrame({
             "text_hash": batch["text_hash"].to_numpy(),

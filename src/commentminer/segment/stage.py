@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import registry
-from ..context import StageContext, batched
+from ..context import StageContext
 from ..ids import content_id, sha256_text
 from ..schema import UNITS
 
@@ -68,9 +68,7 @@ def run(ctx: StageContext) -> dict:
     segmenter = build_segmenter(ctx)
     parents = _pending_parents(ctx, segmenter.segmenter_id)
     n_units = 0
-    batches = list(batched(list(range(len(parents))), BATCH_SIZE))
-    for rows in ctx.progress(batches, total=len(batches), desc="segment", unit="batch"):
-        batch = parents.iloc[rows]
+    for batch in ctx.batches(parents, BATCH_SIZE, desc="segment", unit="text"):
         spans = segmenter.split(batch["text"].fillna("").tolist())
         units = units_for(batch, spans, segmenter.segmenter_id)
         _drop_stale_units(ctx, batch, segmenter.segmenter_id)

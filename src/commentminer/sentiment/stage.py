@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import registry
-from ..context import StageContext, batched
+from ..context import StageContext
 from .base import label_for
 
 BATCH_SIZE = 2000
@@ -33,9 +33,7 @@ def run(ctx: StageContext) -> dict:
         """,
         [backend_id],
     )
-    batches = list(batched(list(range(len(pending))), BATCH_SIZE))
-    for rows in ctx.progress(batches, total=len(batches), desc="sentiment", unit="batch"):
-        batch = pending.iloc[rows]
+    for batch in ctx.batches(pending, BATCH_SIZE, desc="sentiment", unit="sentence"):
         scores = model.score(batch["text"].tolist())
         ctx.store.upsert("sentiment", pd.DataFrame({
             "target_kind": "unit",
