@@ -9,7 +9,7 @@ from commentminer.store import Quarantine, Store
 def _source(source_id="src_1", text="hello"):
     return pd.DataFrame([{
         "source_id": source_id, "uri": "a.txt", "format": "text_dump", "sha256": "x", "size_bytes": len(text),
-        "raw_text": text, "ingested_at": pd.Timestamp("2026-01-01"),
+        "raw_text": text, "ingested_at": pd.Timestamp("2026-01-01"), "content_type": None, "options_json": None,
     }])
 
 
@@ -49,3 +49,16 @@ def test_quarantine_records_or_raises(store):
     assert (row["uri"], row["reason"], row["stage"]) == ("x.txt", "empty_file", "ingest")
     with pytest.raises(Exception, match="x.txt: the file is empty"):
         Quarantine(store, "raise").report("ingest", "x.txt", "empty_file", "the file is empty")
+
+
+def test_older_store_gains_new_columns(tmp_path):
+    path = tmp_path / "old.duckdb"
+    import duckdb
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE units (unit_id VARCHAR PRIMARY KEY, kind VARCHAR, text VARCHAR)")
+    con.execute("INSERT INTO units VALUES ('u1', 'comment', 'hello')")
+    con.close()
+    with Store(path) as store:
+        row = store.read("units").iloc[0]
+        assert row["unit_id"] == "u1" and row["text"] == "hello"
+        assert pd.isna(row["role"])   # added as null

@@ -35,18 +35,34 @@ SOURCES = _table(
     "sources", ("source_id",),
     ("source_id", "VARCHAR"),      # content-derived: hash of the raw bytes
     ("uri", "VARCHAR"),            # file path or URL it was read from (last seen)
-    ("format", "VARCHAR"),         # "text_dump", ...
+    ("format", "VARCHAR"),         # "text_dump" | "html" | "csv" | "jsonl" | "parquet" | "disqus_xml"
+    ("content_type", "VARCHAR"),   # HTTP Content-Type for fetched pages, else null
     ("sha256", "VARCHAR"),
     ("size_bytes", "BIGINT"),
-    ("raw_text", "VARCHAR"),
+    ("raw_text", "VARCHAR"),       # decoded text; Parquet files are stored as JSON Lines of their rows
+    ("options_json", "VARCHAR"),   # how to read it, e.g. an export's column mapping; null when not needed
     ("ingested_at", "TIMESTAMP"),
+)
+
+# Which parser has parsed which source (and with what outcome). Sources stay raw; this marks the work done, so
+# several sources of one article (a page scraped twice) are each parsed once, not forever.
+SOURCE_PARSES = _table(
+    "source_parses", ("source_id", "parser_id"),
+    ("source_id", "VARCHAR"),
+    ("parser_id", "VARCHAR"),
+    ("status", "VARCHAR"),         # "ok" | "failed"
+    ("n_articles", "INTEGER"),
+    ("n_comments", "INTEGER"),
+    ("parsed_at", "TIMESTAMP"),
 )
 
 ARTICLES = _table(
     "articles", ("article_id",),
-    ("article_id", "VARCHAR"),     # hash of source_id (one article per source page)
-    ("source_id", "VARCHAR"),
+    ("article_id", "VARCHAR"),     # hash of the article's key: external id, else URL, else title + date
+    ("source_id", "VARCHAR"),      # the source it was last parsed from
     ("uri", "VARCHAR"),
+    ("url", "VARCHAR"),            # canonical page URL when known
+    ("external_id", "VARCHAR"),    # id in the source system (export's article/thread id), else null
     ("title", "VARCHAR"),
     ("published", "DATE"),         # null when the page has no date
     ("date_raw", "VARCHAR"),       # the date string as written on the page
@@ -57,7 +73,7 @@ ARTICLES = _table(
 
 COMMENTS = _table(
     "comments", ("comment_id",),
-    ("comment_id", "VARCHAR"),     # hash of article_id + position + text
+    ("comment_id", "VARCHAR"),     # hash of article_id + external id, else + name + text
     ("article_id", "VARCHAR"),
     ("position", "INTEGER"),       # 0-based order on the page
     ("text", "VARCHAR"),           # comment text, quotes stripped, lines joined
@@ -67,6 +83,9 @@ COMMENTS = _table(
     ("signature_raw", "VARCHAR"),  # the signature as written, null when unsigned
     ("commenter_id", "VARCHAR"),   # hash of normalised name+place; per-comment id when withheld/unsigned
     ("published", "DATE"),         # comment date when the source has one (the seeds do not)
+    ("date_raw", "VARCHAR"),       # the comment date as written
+    ("external_id", "VARCHAR"),    # id in the source system, else null
+    ("parent_external_id", "VARCHAR"),  # the comment it replies to, when the source says so
 )
 
 # Sentence-level units. char_start/char_end index into the parent text: comments.text for kind "comment",
@@ -74,7 +93,7 @@ COMMENTS = _table(
 UNITS = _table(
     "units", ("unit_id",),
     ("unit_id", "VARCHAR"),        # hash of parent id + kind + offsets
-    ("kind", "VARCHAR"),           # "article" | "comment" | "quote"
+    ("kind", "VARCHAR"),           # "article" | "comment" | "quote" (a quoted voice in an article body)
     ("article_id", "VARCHAR"),
     ("comment_id", "VARCHAR"),     # null for article/quote units
     ("position", "INTEGER"),       # sentence index within the parent
@@ -82,7 +101,8 @@ UNITS = _table(
     ("char_start", "INTEGER"),
     ("char_end", "INTEGER"),
     ("text_hash", "VARCHAR"),      # sha256 of text: the embedding cache key
-    ("speaker", "VARCHAR"),        # quoted voices: who is speaking (else null)
+    ("speaker", "VARCHAR"),        # quoted voices: who is speaking (else null; null too for an unnamed speaker)
+    ("role", "VARCHAR"),           # quoted voices: their role, e.g. "practice manager" (else null)
     ("place", "VARCHAR"),          # quoted voices: their place (else null)
     ("segmenter_id", "VARCHAR"),
 )
@@ -166,7 +186,7 @@ ERRORS = _table(
 )
 
 ALL_TABLES: tuple[Table, ...] = (
-    SOURCES, ARTICLES, COMMENTS, UNITS, EMBEDDINGS, THEMES, UNIT_THEMES, SENTIMENT, REGIONS, RUNS, ERRORS,
+    SOURCES, SOURCE_PARSES, ARTICLES, COMMENTS, UNITS, EMBEDDINGS, THEMES, UNIT_THEMES, SENTIMENT, REGIONS, RUNS, ERRORS,
 )
 TABLES: dict[str, Table] = {t.name: t for t in ALL_TABLES}
 

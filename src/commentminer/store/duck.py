@@ -13,7 +13,7 @@ import pandas as pd
 from ..errors import StoreError
 from ..schema import ALL_TABLES, TABLES, Table
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Store:
@@ -56,7 +56,16 @@ class Store:
             )
         for table in ALL_TABLES:
             self.con.execute(table.ddl())
+            self._add_missing_columns(table)
         self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+    def _add_missing_columns(self, table: Table) -> None:
+        """Additive migration: columns the schema gained since the store was written are added (as nulls)."""
+        existing = {row[0] for row in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]).fetchall()}
+        for name, type_ in table.columns:
+            if name not in existing:
+                self.con.execute(f"ALTER TABLE {table.name} ADD COLUMN {name} {type_}")
 
     # -- reads -----------------------------------------------------------------------------------------------
     def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
@@ -93,15 +102,22 @@ class Store:
         self.con.execute("COMMIT")
 
     def upsert(self, table: str, frame: pd.DataFrame) -> int:
-        """Insert or replace rows by primary key. `frame` must have exactly the table's columns."""
+        """Insert or replace rows by primary key.
+
+        `frame` may leave out nullable columns (they are written as null), but a column the table does not have,
+        or a missing primary-key column, is an error: a typo never silently drops data.
+        """
         spec = _table(table)
         if frame is None or frame.empty:
             return 0
-        missing = set(spec.column_names) - set(frame.columns)
         extra = set(frame.columns) - set(spec.column_names)
-        if missing or extra:
-            raise StoreError(f"table {table}: columns do not match schema (missing {sorted(missing)}, extra {sorted(extra)})")
-        frame = frame[spec.column_names].drop_duplicates(subset=list(spec.primary_key), keep="last")
+        missing_keys = set(spec.primary_key) - set(frame.columns)
+        if extra or missing_keys:
+            raise StoreError(
+                f"table {table}: columns do not match schema (missing key columns {sorted(missing_keys)}, "
+                f"extra {sorted(extra)})"
+            )
+        frame = frame.reindex(columns=spec.column_names).drop_duplicates(subset=list(spec.primary_key), keep="last")
         self.con.register("_incoming", frame)
         try:
             with self.transaction():
