@@ -8,7 +8,8 @@ import pytest
 from commentminer.errors import InputError
 from commentminer.ids import content_id, normalise_name
 from commentminer.ingest.stage import ingest_paths
-from commentminer.parse.stage import run
+from commentminer.parse.stage import article_key, run
+from commentminer.parse.text_dump import TextDumpParser
 
 BAD_INPUT = Path(__file__).resolve().parent / "fixtures" / "bad_input"
 
@@ -39,14 +40,17 @@ def test_stored_rows_use_content_ids_and_keep_source_links(ctx, store, seeds_dir
     _ingest_and_parse(ctx, [seeds_dir / "001_df8f766999bc99b4.txt"])
     source = store.read("sources").iloc[0]
     article = store.read("articles").iloc[0]
-    assert article.article_id == content_id("art", source.source_id)
+    # keyed by the article's own content (title + date), not by the file it came from
+    assert article.article_id == content_id("art", "title:dh adviser pms under represented in ccg talks|2011-09-02")
     assert (article.source_id, article.uri, article.parser_id) == (source.source_id, source.uri, "text_dump.v1")
     assert pd.Timestamp(article.published) == pd.Timestamp("2011-09-02")
 
     comments = store.read("comments").sort_values("position").reset_index(drop=True)
     assert comments["position"].tolist() == list(range(15))
     for row in comments.itertuples():
-        assert row.comment_id == content_id("cmt", article.article_id, row.position, row.text)
+        name = None if pd.isna(row.name) else row.name
+        assert row.comment_id == content_id("cmt", article.article_id, normalise_name(name), row.text)
+        assert row.source_id == source.source_id
         if row.withheld:
             assert row.commenter_id == content_id("who", row.comment_id)
             assert pd.isna(row.name) and pd.isna(row.place)
@@ -94,8 +98,9 @@ def test_unusable_page_is_quarantined_and_other_pages_still_parse(ctx, store, se
     assert (stats["sources_parsed"], stats["sources_failed"], stats["quarantined"]) == (1, 1, 1)
     error = store.read("errors").iloc[0]
     assert (error.uri, error.reason) == (str(title_only), "no_body")
-    # the failed source is retried on the next run (and quarantined again under the same error id)
-    assert run(ctx)["sources_failed"] == 1
+    # the failed source is marked, not retried with the same parser: the same bytes would fail the same way
+    assert store.count("source_parses", "status = 'failed'") == 1
+    assert run(ctx)["sources_failed"] == 0
     assert store.count("errors") == 1
 
 
@@ -112,7 +117,9 @@ def test_reparse_by_a_new_parser_version_leaves_no_stale_comments(ctx, store, se
     article_id = store.read("articles")["article_id"].iloc[0]
     stale = store.read("comments").iloc[[0]].assign(comment_id="cmt_stale", position=99)
     store.upsert("comments", stale)
-    store.con.execute("UPDATE articles SET parser_id = 'text_dump.v0'")  # as if parsed by an older version
+    # as if parsed by an older parser version only
+    store.con.execute("UPDATE articles SET parser_id = 'text_dump.v0'")
+    store.con.execute("UPDATE source_parses SET parser_id = 'text_dump.v0'")
 
     stats = run(ctx)
 
@@ -120,3 +127,23 @@ def test_reparse_by_a_new_parser_version_leaves_no_stale_comments(ctx, store, se
     assert store.count("comments", "article_id = ?", [article_id]) == 3
     assert store.count("comments", "comment_id = 'cmt_stale'") == 0
     assert store.read("articles")["parser_id"].tolist() == ["text_dump.v1"]
+
+
+def test_same_article_from_a_second_source_updates_instead_of_duplicating(ctx, store, seeds_dir, tmp_path):
+    original = (seeds_dir / "002_2f9c677b878fa41c.txt").read_text(encoding="utf-8")
+    rescraped = tmp_path / "002_rescraped.txt"
+    rescraped.write_text(original + "\n\n“A fourth comment that arrived later.” – Pat Jones, Leeds\n", encoding="utf-8")
+    _ingest_and_parse(ctx, [seeds_dir / "002_2f9c677b878fa41c.txt"])
+    _ingest_and_parse(ctx, [rescraped])
+    assert store.count("sources") == 2 and store.count("articles") == 1
+    assert store.count("comments") == 4            # the three earlier comments were matched, not duplicated
+    assert run(ctx)["sources_parsed"] == 0         # both sources are marked as parsed
+
+
+def test_article_key_prefers_external_id_then_url_then_title_and_date():
+    article = TextDumpParser().parse("Title here\n\n2 September 2011\n\nBody text of the article.\n", "x.txt")
+    assert article_key(article) == "title:title here|2011-09-02"
+    article.url = "https://example.org/News/1/"
+    assert article_key(article) == "url:https://example.org/news/1"
+    article.external_id = "thread-7"
+    assert article_key(article) == "ext:thread-7"

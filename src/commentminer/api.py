@@ -73,19 +73,25 @@ def _quiet(_: str) -> None:
 
 def ingest(
     paths: Sequence[str | Path], config: Config | str | Path | None = None, db: str | Path | None = None,
-    log: Log = _quiet,
+    log: Log = _quiet, fmt: str | None = None, column_map: dict[str, str] | None = None,
 ) -> dict[str, dict]:
     """Read files/folders into `sources`, then parse them into `articles` and `comments`.
 
-    Idempotent: ingesting the same content again changes no row counts. Returns per-stage counts.
+    `fmt` forces a source format for every file (default: from the file suffix); `column_map` maps our field
+    names to an export's column names, e.g. {"text": "body", "name": "user"}. Idempotent: ingesting the same
+    content again changes no row counts. Returns per-stage counts.
     """
     from .context import StageContext
+    from .ingest.formats import FORMATS
     from .store import Store
 
+    if fmt is not None and fmt not in FORMATS:
+        raise InputError(f"--format {fmt}", f"unknown format (known: {', '.join(FORMATS)})")
     cfg = _config(config)
     with Store(db or cfg.store.path) as store:
         ctx = StageContext.create(store, cfg)
-        stats = {"ingest": _stage("commentminer.ingest.stage:ingest_paths")(ctx, [Path(p) for p in paths])}
+        options = {"map": column_map} if column_map else None
+        stats = {"ingest": _stage("commentminer.ingest.stage:ingest_paths")(ctx, [Path(p) for p in paths], fmt, options)}
         log(f"ingest: {_fmt(stats['ingest'])}")
         stats["parse"] = _stage("commentminer.parse.stage:run")(ctx)
         log(f"parse: {_fmt(stats['parse'])}")

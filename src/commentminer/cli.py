@@ -28,6 +28,8 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML 
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override one setting, e.g. --set themes.seed=7 (repeatable).")]
 DbOpt = Annotated[Optional[Path], typer.Option("--db", help="DuckDB store file (default: [store] path, commentminer.duckdb).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or stage summaries.")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Read every file as this format: text_dump, html, csv, jsonl, parquet or disqus_xml (default: from the file suffix).")]
+MapOpt = Annotated[Optional[str], typer.Option("--map", help="Export columns for our fields, e.g. --map text=body,name=user,article_title=headline.")]
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders to read (folders: files matching [ingest] patterns).")]
 
 
@@ -65,11 +67,28 @@ def run(
     typer.echo(f"store: {result.db} (run {result.run_id})")
 
 
+def parse_column_map(text: Optional[str]) -> Optional[dict[str, str]]:
+    """"text=body,name=user" -> {"text": "body", "name": "user"}; a malformed pair is a one-line error."""
+    if not text:
+        return None
+    mapping = {}
+    for pair in text.split(","):
+        field, sep, column = pair.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise CommentminerError(f"--map {text!r}: expected field=column pairs separated by commas, e.g. text=body,name=user")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
 @app.command()
-def ingest(paths: PathsArg, config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False) -> None:
+def ingest(
+    paths: PathsArg, fmt: FormatOpt = None, column_map: MapOpt = None, config: ConfigOpt = None, set_: SetOpt = None,
+    db: DbOpt = None, quiet: QuietOpt = False,
+) -> None:
     """Read files/folders into the store and parse articles and comments (idempotent)."""
     cfg = _load(config, set_, quiet)
-    stats = api.ingest(paths, config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
+    stats = api.ingest(paths, config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log, fmt=fmt,
+                       column_map=parse_column_map(column_map))
     typer.echo(f"ingested into {_db(cfg, db)}: {stats['parse'].get('articles', 0)} articles, "
                f"{stats['parse'].get('comments', 0)} comments")
 

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 from .ids import sha256_text
@@ -31,14 +31,27 @@ class RunConfig(_Section):
 
 
 class IngestConfig(_Section):
-    patterns: list[str] = ["*.txt"]
+    patterns: list[str] = ["*.txt", "*.html", "*.htm", "*.csv", "*.tsv", "*.jsonl", "*.ndjson", "*.parquet", "*.xml"]
     max_file_bytes: int = Field(5_000_000, gt=0)
     fallback_encoding: str = "cp1252"
 
 
+DEFAULT_PARSERS = {
+    "text_dump": "text_dump.v1", "html": "html.v1", "csv": "table.v1", "jsonl": "table.v1",
+    "parquet": "table.v1", "disqus_xml": "disqus.v1",
+}
+
+
 class ParseConfig(_Section):
-    backend: str = "text_dump.v1"
     max_comment_chars: int = Field(20_000, gt=0)
+    # source format -> parser backend name (see registry.BACKENDS["parse"])
+    parsers: dict[str, str] = dict(DEFAULT_PARSERS)
+
+    @field_validator("parsers")
+    @classmethod
+    def _keep_unnamed_formats(cls, parsers: dict[str, str]) -> dict[str, str]:
+        # Setting one format's parser must not unset the others.
+        return {**DEFAULT_PARSERS, **parsers}
 
 
 class SegmentConfig(_Section):

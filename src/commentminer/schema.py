@@ -73,8 +73,9 @@ ARTICLES = _table(
 
 COMMENTS = _table(
     "comments", ("comment_id",),
-    ("comment_id", "VARCHAR"),     # hash of article_id + external id, else + name + text
+    ("comment_id", "VARCHAR"),     # hash of article_id + external id, else of article_id + name + text
     ("article_id", "VARCHAR"),
+    ("source_id", "VARCHAR"),      # the source it was last parsed from
     ("position", "INTEGER"),       # 0-based order on the page
     ("text", "VARCHAR"),           # comment text, quotes stripped, lines joined
     ("name", "VARCHAR"),           # commenter name; null when withheld or unsigned

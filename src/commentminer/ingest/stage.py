@@ -7,6 +7,7 @@ updates `uri` (the path it was last seen at).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,13 +17,17 @@ from ..context import StageContext
 from ..ids import content_id
 from ..schema import SOURCES
 from .files import ReadFile, Rejection, find_files, read_text_file
+from .formats import FORMATS, detect_format, read_parquet_file
 
-SOURCE_FORMAT = "text_dump"
 _BATCH_FILES = 200  # files read per store write (one transaction each)
 
 
-def ingest_paths(ctx: StageContext, paths: list[Path]) -> dict:
+def ingest_paths(ctx: StageContext, paths: list[Path], fmt: str | None = None, options: dict | None = None) -> dict:
     """Read every file in `paths` (folders are searched recursively with [ingest] patterns) into `sources`.
+
+    The format of each file follows its suffix (see ingest.formats) unless `fmt` forces one; `options` (e.g. an
+    export's column mapping {"map": {"text": "body"}}) is stored with each source and is part of its id, so the
+    same bytes read with another mapping are another source.
 
     A missing path, an empty, binary or too-large file, or a folder with no matching files is reported to the
     quarantine (policy "raise": InputError naming the file; "quarantine": an `errors` row) and never stops the
@@ -39,20 +44,33 @@ def ingest_paths(ctx: StageContext, paths: list[Path]) -> dict:
             stage="ingest", uri=str(folder), reason="no_files",
             detail=f"folder has no files matching {settings.patterns} ([ingest] patterns)",
         )
-    read_files: list[ReadFile] = []
+    options_json = json.dumps(options, sort_keys=True) if options else None
+    read_files: list[tuple[ReadFile, str]] = []
     rejections: list[Rejection] = []
     for path in ctx.progress(files, total=len(files), desc="ingest", unit="file"):
-        result = read_text_file(path, settings.max_file_bytes, settings.fallback_encoding)
+        file_format = fmt or detect_format(path)
+        if file_format is None:
+            result: ReadFile | Rejection = Rejection(
+                str(path), "unknown_format",
+                f"unknown file type '{path.suffix}' (known: {', '.join(FORMATS)}); pass --format to say which")
+        elif file_format == "parquet":
+            result = read_parquet_file(path, settings.max_file_bytes)
+        else:
+            result = read_text_file(path, settings.max_file_bytes, settings.fallback_encoding)
         stats["files_seen"] += 1
-        (read_files if isinstance(result, ReadFile) else rejections).append(result)
+        if isinstance(result, ReadFile):
+            read_files.append((result, file_format))
+        else:
+            rejections.append(result)
         if len(read_files) + len(rejections) >= _BATCH_FILES:
-            _flush(ctx, read_files, rejections, stats)
-    _flush(ctx, read_files, rejections, stats)
+            _flush(ctx, read_files, rejections, stats, options_json)
+    _flush(ctx, read_files, rejections, stats, options_json)
     stats["quarantined"] = ctx.quarantine.recorded - recorded_before
     return stats
 
 
-def _flush(ctx: StageContext, read_files: list[ReadFile], rejections: list[Rejection], stats: dict) -> None:
+def _flush(ctx: StageContext, read_files: list[tuple[ReadFile, str]], rejections: list[Rejection], stats: dict,
+           options_json: str | None) -> None:
     """Write a batch of good files, then report the bad ones; empties both lists.
 
     Good files go first so that under policy "raise" the files read before the first bad one are kept.
@@ -60,7 +78,7 @@ def _flush(ctx: StageContext, read_files: list[ReadFile], rejections: list[Rejec
     batch_files, batch_rejections = list(read_files), list(rejections)
     read_files.clear()
     rejections.clear()
-    _store_sources(ctx, batch_files, stats)
+    _store_sources(ctx, batch_files, stats, options_json)
     for rejection in batch_rejections:
         ctx.quarantine.report(stage="ingest", uri=rejection.uri, reason=rejection.reason, detail=rejection.detail)
 
@@ -83,11 +101,13 @@ def _expand(paths: list[Path], patterns: list[str]) -> tuple[list[Path], list[Pa
     return list(dict.fromkeys(files)), empty_folders
 
 
-def _store_sources(ctx: StageContext, read_files: list[ReadFile], stats: dict) -> None:
+def _store_sources(ctx: StageContext, read_files: list[tuple[ReadFile, str]], stats: dict,
+                   options_json: str | None) -> None:
     """Upsert new sources; for content already stored only a changed uri is written (ingested_at is kept)."""
     if not read_files:
         return
-    ids = [content_id("src", f.sha256) for f in read_files]
+    ids = [content_id("src", f.sha256, options_json) if options_json else content_id("src", f.sha256)
+           for f, _ in read_files]
     existing = ctx.store.query(
         "SELECT source_id, uri, ingested_at FROM sources WHERE list_contains(?::VARCHAR[], source_id)", [ids]
     )
@@ -95,7 +115,7 @@ def _store_sources(ctx: StageContext, read_files: list[ReadFile], stats: dict) -
     known = {row.source_id: (row.uri, row.ingested_at) for row in existing.itertuples(index=False)}
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
-    for source_id, read_file in zip(ids, read_files):
+    for source_id, (read_file, file_format) in zip(ids, read_files):
         previous = known.get(source_id)
         if previous is not None and previous[0] == read_file.uri:
             stats["sources_unchanged"] += 1
@@ -106,10 +126,11 @@ def _store_sources(ctx: StageContext, read_files: list[ReadFile], stats: dict) -
         rows.append({
             "source_id": source_id,
             "uri": read_file.uri,
-            "format": SOURCE_FORMAT,
+            "format": file_format,
             "sha256": read_file.sha256,
             "size_bytes": read_file.size_bytes,
             "raw_text": read_file.raw_text,
+            "options_json": options_json,
             "ingested_at": ingested_at,
         })
     if rows:

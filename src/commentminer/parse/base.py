@@ -18,6 +18,9 @@ class ParsedComment:
     withheld: bool = False          # "Name and address withheld"
     signature_raw: str | None = None
     published: date | None = None
+    date_raw: str | None = None     # the date as written in the source
+    external_id: str | None = None  # id in the source system (export row id, WordPress comment id)
+    parent_external_id: str | None = None  # the comment this one replies to, when the source says so
 
 
 @dataclass
@@ -36,13 +39,29 @@ class ParsedArticle:
     published: date | None = None
     date_raw: str | None = None
     byline: str | None = None
+    url: str | None = None          # canonical page URL when known
+    external_id: str | None = None  # the article's id in the source system (export's article/thread id)
     comments: list[ParsedComment] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
 
 class Parser(Protocol):
+    """Turns one source (a page, or an export file holding many articles) into articles with their comments."""
+
     parser_id: str
 
-    def parse(self, raw_text: str, uri: str) -> ParsedArticle:
-        """Parse one page. Raises errors.InputError when the page as a whole is unusable (e.g. no article text)."""
+    def parse_source(self, raw_text: str, uri: str, options: dict | None = None) -> list[ParsedArticle]:
+        """Raises errors.InputError when the source as a whole is unusable (e.g. no article text)."""
         ...
+
+
+class PageParser:
+    """Base for parsers of single pages (one source = one article): subclasses implement `parse`."""
+
+    parser_id = "abstract"
+
+    def parse(self, raw_text: str, uri: str) -> ParsedArticle:
+        raise NotImplementedError
+
+    def parse_source(self, raw_text: str, uri: str, options: dict | None = None) -> list[ParsedArticle]:
+        return [self.parse(raw_text, uri)]

@@ -1,21 +1,24 @@
-"""Parse stage: `sources` -> `articles` + `comments`, with the configured parser ([parse] backend).
+"""Parse stage: `sources` -> `articles` + `comments`, each source read by the parser for its format.
 
-Reads sources that have no article from this parser yet, so re-running parses only new sources (and retries
-ones that failed before). Per source the comments are written first and the article row last: the article row
-marks the source as parsed, so a crash in between means the source is simply parsed again next time.
+A source is parsed once per parser id: `source_parses` records the work, so re-running parses only new sources
+(and retries ones that failed). One source may hold many articles (an export file), and one article may come
+from several sources (a page scraped twice, daily exports): articles and comments have ids derived from their
+own content (see `article_key`), so a second source updates them instead of adding duplicates.
 Page-level failures (InputError) and problems inside a page (unsigned comment, no signatures, truncation) go to
 the quarantine with stage "parse".
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pandas as pd
 
 from .. import registry
 from ..context import StageContext, batched
-from ..errors import InputError
+from ..errors import BackendError, InputError
 from ..ids import content_id, normalise_name
 from ..schema import ARTICLES, COMMENTS
 from .base import ParsedArticle, Parser
@@ -23,64 +26,108 @@ from .base import ParsedArticle, Parser
 _BATCH_SOURCES = 100  # raw texts held in memory at once
 
 
+class _Parsers:
+    """Parser per source format, created on first need (a corpus of text dumps never loads the HTML parser)."""
+
+    def __init__(self, ctx: StageContext):
+        self.ctx = ctx
+        self._by_format: dict[str, Parser] = {}
+
+    def get(self, fmt: str) -> Parser:
+        if fmt not in self._by_format:
+            name = self.ctx.config.parse.parsers.get(fmt)
+            if name is None:
+                raise BackendError(f"no parser configured for source format '{fmt}' (set [parse.parsers] {fmt})")
+            self._by_format[fmt] = registry.create("parse", name, max_comment_chars=self.ctx.config.parse.max_comment_chars)
+        return self._by_format[fmt]
+
+
 def run(ctx: StageContext) -> dict:
-    """Parse every source not yet parsed by the configured parser. Returns counts of what was done."""
-    parser: Parser = registry.create("parse", ctx.config.parse.backend,
-                                     max_comment_chars=ctx.config.parse.max_comment_chars)
+    """Parse every source not yet parsed by its format's parser. Returns counts of what was done."""
+    parsers = _Parsers(ctx)
     recorded_before = ctx.quarantine.recorded
     stats = {"sources_parsed": 0, "sources_failed": 0, "articles": 0, "comments": 0, "quarantined": 0}
-    pending = ctx.store.query(
-        "SELECT source_id FROM sources s WHERE NOT EXISTS "
-        "(SELECT 1 FROM articles a WHERE a.source_id = s.source_id AND a.parser_id = ?) ORDER BY uri, source_id",
-        [parser.parser_id],
-    )["source_id"].tolist()
-    for source in ctx.progress(_read_sources(ctx, pending), total=len(pending), desc="parse", unit="page"):
+    pending = _pending(ctx, parsers)
+    for source in ctx.progress(_read_sources(ctx, pending), total=len(pending), desc="parse", unit="source"):
         try:
-            parsed = parser.parse(source.raw_text, source.uri)
-        except InputError as exc:
+            parser = parsers.get(source.format)
+            options = json.loads(source.options_json) if source.options_json else None
+            articles = parser.parse_source(source.raw_text, source.uri, options)
+        except (InputError, BackendError) as exc:
             stats["sources_failed"] += 1
-            ctx.quarantine.report(stage="parse", uri=source.uri, reason=exc.reason, detail=exc.problem)
+            reason = exc.reason if isinstance(exc, InputError) else "no_parser"
+            detail = exc.problem if isinstance(exc, InputError) else str(exc)
+            ctx.quarantine.report(stage="parse", uri=source.uri, reason=reason, detail=detail)
+            if isinstance(exc, InputError):
+                _mark(ctx, source.source_id, parser.parser_id, "failed", 0, 0)
             continue
-        # Problems are reported before writing: under policy "raise" nothing of the page is stored, so a
-        # re-run meets the same problem again instead of skipping an already-written source.
-        for problem in parsed.problems:
-            ctx.quarantine.report(stage="parse", uri=source.uri, reason=problem.reason, detail=problem.detail,
-                                  item_ref=problem.item_ref)
-        n_comments = _write(ctx, source.source_id, source.uri, parsed, parser.parser_id)
+        # Problems are reported before writing: under policy "raise" nothing of the source is stored, so a
+        # re-run meets the same problem again instead of skipping a half-written source.
+        for article in articles:
+            for problem in article.problems:
+                ctx.quarantine.report(stage="parse", uri=source.uri, reason=problem.reason, detail=problem.detail,
+                                      item_ref=problem.item_ref)
+        n_comments = write_articles(ctx, source.source_id, source.uri, articles, parser.parser_id)
+        _mark(ctx, source.source_id, parser.parser_id, "ok", len(articles), n_comments)
         stats["sources_parsed"] += 1
-        stats["articles"] += 1
+        stats["articles"] += len(articles)
         stats["comments"] += n_comments
     stats["quarantined"] = ctx.quarantine.recorded - recorded_before
     return stats
 
 
+def _pending(ctx: StageContext, parsers: _Parsers) -> list[str]:
+    """Ids of sources with no `source_parses` row for their format's current parser."""
+    sources = ctx.store.query("SELECT source_id, format FROM sources ORDER BY uri, source_id")
+    done = set(map(tuple, ctx.store.query("SELECT source_id, parser_id FROM source_parses").to_numpy().tolist()))
+    pending = []
+    for row in sources.itertuples(index=False):
+        try:
+            parser_id = parsers.get(row.format).parser_id
+        except BackendError:
+            parser_id = None  # reported when the source is read, with the reason
+        if (row.source_id, parser_id) not in done:
+            pending.append(row.source_id)
+    return pending
+
+
 def _read_sources(ctx: StageContext, source_ids: list[str]) -> Iterator:
-    """(source_id, uri, raw_text) rows, read from the store a batch at a time to bound memory."""
+    """(source_id, uri, format, raw_text, options_json) rows, a batch at a time to bound memory."""
     for id_batch in batched(source_ids, _BATCH_SOURCES):
         yield from ctx.store.query(
-            "SELECT source_id, uri, raw_text FROM sources WHERE list_contains(?::VARCHAR[], source_id) "
-            "ORDER BY uri, source_id",
+            "SELECT source_id, uri, format, raw_text, options_json FROM sources "
+            "WHERE list_contains(?::VARCHAR[], source_id) ORDER BY uri, source_id",
             [id_batch],
         ).itertuples(index=False)
 
 
+def article_key(article: ParsedArticle) -> str:
+    """What identifies an article across sources: its external id, else its URL, else title + date.
+
+    Not the source: the same article scraped twice (with new comments) or exported twice must update, not
+    duplicate.
+    """
+    if article.external_id:
+        return f"ext:{article.external_id}"
+    if article.url:
+        return f"url:{article.url.strip().rstrip('/').lower()}"
+    return f"title:{normalise_name(article.title)}|{article.published or ''}"
+
+
 def article_rows(source_id: str, uri: str, parsed: ParsedArticle, parser_id: str) -> tuple[dict, list[dict]]:
-    """The `articles` row and `comments` rows for one parsed page (ids derived from content)."""
-    article_id = content_id("art", source_id)
+    """The `articles` row and `comments` rows for one parsed article (ids derived from content)."""
+    article_id = content_id("art", article_key(parsed))
     article = {
-        "article_id": article_id,
-        "source_id": source_id,
-        "uri": uri,
-        "title": parsed.title,
-        "published": parsed.published,
-        "date_raw": parsed.date_raw,
-        "byline": parsed.byline,
-        "body": parsed.body,
-        "parser_id": parser_id,
+        "article_id": article_id, "source_id": source_id, "uri": uri, "url": parsed.url,
+        "external_id": parsed.external_id, "title": parsed.title, "published": parsed.published,
+        "date_raw": parsed.date_raw, "byline": parsed.byline, "body": parsed.body, "parser_id": parser_id,
     }
     comments = []
     for comment in parsed.comments:
-        comment_id = content_id("cmt", article_id, comment.position, comment.text)
+        comment_id = (
+            content_id("cmt", article_id, "ext", comment.external_id) if comment.external_id
+            else content_id("cmt", article_id, normalise_name(comment.name), comment.text)
+        )
         signed = comment.name is not None and not comment.withheld
         # Withheld and unsigned comments each count as their own person: merging them would invent one prolific
         # anonymous commenter.
@@ -89,28 +136,38 @@ def article_rows(source_id: str, uri: str, parsed: ParsedArticle, parser_id: str
             if signed else content_id("who", comment_id)
         )
         comments.append({
-            "comment_id": comment_id,
-            "article_id": article_id,
-            "position": comment.position,
-            "text": comment.text,
-            "name": comment.name,
-            "place": comment.place,
-            "withheld": comment.withheld,
-            "signature_raw": comment.signature_raw,
-            "commenter_id": commenter_id,
-            "published": comment.published,
+            "comment_id": comment_id, "article_id": article_id, "source_id": source_id,
+            "position": comment.position, "text": comment.text, "name": comment.name, "place": comment.place,
+            "withheld": comment.withheld, "signature_raw": comment.signature_raw, "commenter_id": commenter_id,
+            "published": comment.published, "date_raw": comment.date_raw, "external_id": comment.external_id,
+            "parent_external_id": comment.parent_external_id,
         })
     return article, comments
 
 
-def _write(ctx: StageContext, source_id: str, uri: str, parsed: ParsedArticle, parser_id: str) -> int:
-    """Write one page: comments, then drop comments a previous parse left behind, then the article row."""
-    article, comments = article_rows(source_id, uri, parsed, parser_id)
-    if comments:
-        ctx.store.upsert("comments", pd.DataFrame(comments, columns=COMMENTS.column_names).astype(
+def write_articles(ctx: StageContext, source_id: str, uri: str, articles: list[ParsedArticle], parser_id: str) -> int:
+    """Write one source's articles and comments; returns the number of comments written.
+
+    Comments this same source produced under an earlier parser (version) and that the new parse no longer
+    yields are removed; comments that came from other sources of the same article are kept.
+    """
+    article_rows_, comment_rows = [], []
+    for parsed in articles:
+        article, comments = article_rows(source_id, uri, parsed, parser_id)
+        article_rows_.append(article)
+        comment_rows.extend(comments)
+    if comment_rows:
+        ctx.store.upsert("comments", pd.DataFrame(comment_rows, columns=COMMENTS.column_names).astype(
             {"position": "int32", "withheld": "bool"}))
-    # A different parser (version) may have split the page differently; its comments must not linger.
-    ctx.store.delete("comments", "article_id = ? AND NOT list_contains(?::VARCHAR[], comment_id)",
-                     [article["article_id"], [c["comment_id"] for c in comments]])
-    ctx.store.upsert("articles", pd.DataFrame([article], columns=ARTICLES.column_names))
-    return len(comments)
+    ctx.store.delete("comments", "source_id = ? AND NOT list_contains(?::VARCHAR[], comment_id)",
+                     [source_id, [c["comment_id"] for c in comment_rows]])
+    if article_rows_:
+        ctx.store.upsert("articles", pd.DataFrame(article_rows_, columns=ARTICLES.column_names))
+    return len(comment_rows)
+
+
+def _mark(ctx: StageContext, source_id: str, parser_id: str, status: str, n_articles: int, n_comments: int) -> None:
+    ctx.store.upsert("source_parses", pd.DataFrame([{
+        "source_id": source_id, "parser_id": parser_id, "status": status, "n_articles": n_articles,
+        "n_comments": n_comments, "parsed_at": datetime.now(timezone.utc).replace(tzinfo=None),
+    }]))

@@ -26,7 +26,7 @@ import re
 from datetime import date
 
 from ..errors import InputError
-from .base import ParsedArticle, ParsedComment, Problem
+from .base import PageParser, ParsedArticle, ParsedComment, Problem
 from .signatures import parse_signature
 
 # Whole lines the site adds to every page; they are neither title nor body.
@@ -101,7 +101,7 @@ def find_comments_header(text: str) -> re.Match[str] | None:
     return min(matches, key=lambda m: m.start()) if matches else None
 
 
-class TextDumpParser:
+class TextDumpParser(PageParser):
     """Parses one text-dump page into a ParsedArticle (see the module docstring for the layout and rules)."""
 
     parser_id = "text_dump.v1"
