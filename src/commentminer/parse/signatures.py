@@ -33,8 +33,12 @@ def is_withheld(text: str) -> bool:
 def parse_signature(text: str) -> tuple[str | None, str | None, bool]:
     """Split a signature into (name, place, withheld).
 
-    The name is everything before the FIRST comma (titles such as "Dr" stay in the name); the place is
-    everything after it, so a place may itself contain commas ("Weston-super-Mare, North Somerset").
+    A leading dash (en, em or ASCII hyphen), stray quotes and surrounding punctuation are removed first. The
+    name is everything before the FIRST comma (titles such as "Dr" stay in the name; a first name alone is a
+    name); the place is everything after it, so a place may itself contain commas ("Weston-super-Mare, North
+    Somerset"), and it is kept as written even when it names a practice ("Boleyn Road Practice"): deciding
+    whether it is a place is the regions stage's job. No comma means no place ("Val Denton" -> place None).
+    "Name and address withheld/supplied" (and variants) give (None, None, True).
 
     >>> parse_signature("Val Denton, Weston Super Mare")
     ('Val Denton', 'Weston Super Mare', False)
@@ -42,6 +46,8 @@ def parse_signature(text: str) -> tuple[str | None, str | None, bool]:
     (None, None, True)
     >>> parse_signature("Jane Doe, Weston-super-Mare, North Somerset")
     ('Jane Doe', 'Weston-super-Mare, North Somerset', False)
+    >>> parse_signature("- Dr Jane Povey, Leeds")
+    ('Dr Jane Povey', 'Leeds', False)
     """
     cleaned = clean_signature(text)
     if not cleaned:
