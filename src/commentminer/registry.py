@@ -19,6 +19,9 @@ BACKENDS: dict[str, dict[str, str]] = {
         "spacy.v1": "commentminer.segment.spacy_segmenter:SpacySegmenter",
         "sentencizer.v1": "commentminer.segment.spacy_segmenter:RuleSentencizer",
     },
+    "voices": {
+        "spacy.v1": "commentminer.voices.spacy_voices:SpacyVoiceExtractor",
+    },
     "embed": {
         "sentence_transformers.v1": "commentminer.embed.st_embedder:SentenceTransformerEmbedder",
     },
