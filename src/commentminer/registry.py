@@ -14,6 +14,8 @@ from .errors import BackendError
 BACKENDS: dict[str, dict[str, str]] = {
     "parse": {
         "text_dump.v1": "commentminer.parse.text_dump:TextDumpParser",
+        "table.v1": "commentminer.parse.table_export:TableExportParser",
+        "disqus.v1": "commentminer.parse.disqus:DisqusParser",
     },
     "segment": {
         "spacy.v1": "commentminer.segment.spacy_segmenter:SpacySegmenter",
