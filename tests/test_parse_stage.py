@@ -147,3 +147,18 @@ def test_article_key_prefers_external_id_then_url_then_title_and_date():
     assert article_key(article) == "url:https://example.org/news/1"
     article.external_id = "thread-7"
     assert article_key(article) == "ext:thread-7"
+
+
+def test_a_source_without_a_body_does_not_blank_what_another_source_gave(ctx, store):
+    from commentminer.parse.base import ParsedArticle, ParsedComment
+    from commentminer.parse.stage import write_articles
+
+    page = ParsedArticle(title="Board seats", body="Full article body.", url="https://example.org/a", byline="Jo Bloggs")
+    export = ParsedArticle(title="Board seats", body="", url="https://example.org/a",
+                           comments=[ParsedComment(position=0, text="Agreed.", name="Sam", place="Leeds")])
+    write_articles(ctx, "src_page", "page.html", [page], "html.v1")
+    write_articles(ctx, "src_export", "export.csv", [export], "table.v1")
+    article = store.read("articles").iloc[0]
+    assert store.count("articles") == 1
+    assert (article["body"], article["byline"], article["source_id"]) == ("Full article body.", "Jo Bloggs", "src_export")
+    assert store.count("comments") == 1

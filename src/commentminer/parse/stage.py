@@ -108,7 +108,7 @@ def article_key(article: ParsedArticle) -> str:
     duplicate.
     """
     if article.external_id:
-        return f"ext:{article.external_id}"
+        return f"ext:{article.external_id}"  # ids are only unique within one system: see the README's caveat
     if article.url:
         return f"url:{article.url.strip().rstrip('/').lower()}"
     return f"title:{normalise_name(article.title)}|{article.published or ''}"
@@ -162,8 +162,31 @@ def write_articles(ctx: StageContext, source_id: str, uri: str, articles: list[P
     ctx.store.delete("comments", "source_id = ? AND NOT list_contains(?::VARCHAR[], comment_id)",
                      [source_id, [c["comment_id"] for c in comment_rows]])
     if article_rows_:
-        ctx.store.upsert("articles", pd.DataFrame(article_rows_, columns=ARTICLES.column_names))
+        ctx.store.upsert("articles", _keep_known_fields(ctx, pd.DataFrame(article_rows_, columns=ARTICLES.column_names)))
     return len(comment_rows)
+
+
+_FILLABLE = ("title", "published", "date_raw", "byline", "body", "url", "external_id")
+
+
+def _keep_known_fields(ctx: StageContext, incoming: pd.DataFrame) -> pd.DataFrame:
+    """Fields a source leaves empty keep what an earlier source said about the same article.
+
+    A comment export knows an article's URL and title but not its body; it must not blank the body a scraped
+    page of that article gave.
+    """
+    stored = ctx.store.query(
+        f"SELECT article_id, {', '.join(_FILLABLE)} FROM articles WHERE list_contains(?::VARCHAR[], article_id)",
+        [incoming["article_id"].tolist()],
+    ).set_index("article_id")
+    if stored.empty:
+        return incoming
+    merged = incoming.set_index("article_id")
+    for field in _FILLABLE:
+        empty = merged[field].isna() | (merged[field].astype(str).str.strip() == "")
+        fill = stored[field].reindex(merged.index)
+        merged[field] = merged[field].where(~empty | fill.isna(), fill)
+    return merged.reset_index()[ARTICLES.column_names]
 
 
 def _mark(ctx: StageContext, source_id: str, parser_id: str, status: str, n_articles: int, n_comments: int) -> None:
