@@ -14,6 +14,7 @@ from .errors import BackendError
 BACKENDS: dict[str, dict[str, str]] = {
     "parse": {
         "text_dump.v1": "commentminer.parse.text_dump:TextDumpParser",
+        "html.v1": "commentminer.parse.html_page:HtmlPageParser",
         "table.v1": "commentminer.parse.table_export:TableExportParser",
         "disqus.v1": "commentminer.parse.disqus:DisqusParser",
     },

@@ -139,56 +139,85 @@ class TextDumpParser(PageParser):
         return article
 
     def _parse_comments(self, block: str) -> tuple[list[ParsedComment], list[Problem]]:
-        """Split a comments block into comments at each closing-quote + dash + signature."""
-        comments: list[ParsedComment] = []
-        problems: list[Problem] = []
-        signatures = list(_SIGNATURE.finditer(block))
-        if block.strip() and not signatures:
-            problems.append(Problem(
-                item_ref="comments block", reason="no_signatures",
-                detail=f"the comments block has {len(block.strip())} characters of text but no "
-                       "'” – Name, Place' signature, so it cannot be split into comments",
-            ))
-            return comments, problems
+        return split_signed_comments(block, self.max_comment_chars)
 
-        start = 0
-        chunks: list[tuple[str, str | None]] = []
-        for match in signatures:
-            chunks.append((block[start : match.start()], match.group("signature").strip()))
-            start = match.end()
-        if block[start:].strip():
-            chunks.append((block[start:], None))  # a last comment cut off before its signature
 
-        for chunk, signature in chunks:
-            text = _comment_text(chunk)
-            position = len(comments)
-            ref = f"comment {position}"
-            if not text:
-                problems.append(Problem(
-                    item_ref=f"signature {signature!r}", reason="empty_comment",
-                    detail=f"the signature {signature!r} has no comment text before it",
-                ))
-                continue
-            if len(text) > self.max_comment_chars:
-                problems.append(Problem(
-                    item_ref=ref, reason="comment_truncated",
-                    detail=f"comment is {len(text)} characters; kept the first {self.max_comment_chars} "
-                           "([parse] max_comment_chars)",
-                ))
-                text = text[: self.max_comment_chars]
-            if signature is None:
-                problems.append(Problem(
-                    item_ref=ref, reason="unsigned_comment",
-                    detail=f"the last comment ({text[:40]!r}...) has no '– Name, Place' signature; "
-                           "kept with no name or place",
-                ))
-                name, place, withheld = None, None, False
-            else:
-                name, place, withheld = parse_signature(signature)
-            comments.append(ParsedComment(
-                position=position, text=text, name=name, place=place, withheld=withheld, signature_raw=signature,
-            ))
+def split_signed_comments(
+    block: str, max_comment_chars: int = 20_000, quoted_only: bool = False
+) -> tuple[list[ParsedComment], list[Problem]]:
+    """Split a block of "“text” – Name, Place" comments into comments, at each closing quote + dash + signature.
+
+    The one implementation of signed-comment splitting: the text-dump parser and the HTML parser's
+    "signed_paragraphs" site profiles (parse.html_page) both use it. `block` is the text after the comments
+    header, paragraphs separated by blank lines. Returns the comments (position 0..n-1) and the problems found:
+    "no_signatures" (text but no signature at all; nothing is split), "empty_comment" (a signature with no text
+    before it), "comment_truncated" (longer than `max_comment_chars`), "unsigned_comment" (a last comment with
+    no signature, kept with no name or place).
+
+    `quoted_only=True` is for blocks cut from web pages, which may also hold page furniture ("3 comments",
+    "Leave a reply", footer links): in each comment's chunk, paragraphs before the first one that opens with a
+    quote mark are dropped, and text after the last signature is kept (as an unsigned comment) only when it
+    opens with a quote mark.
+    """
+    comments: list[ParsedComment] = []
+    problems: list[Problem] = []
+    signatures = list(_SIGNATURE.finditer(block))
+    if block.strip() and not signatures:
+        problems.append(Problem(
+            item_ref="comments block", reason="no_signatures",
+            detail=f"the comments block has {len(block.strip())} characters of text but no "
+                   "'” – Name, Place' signature, so it cannot be split into comments",
+        ))
         return comments, problems
+
+    start = 0
+    chunks: list[tuple[str, str | None]] = []
+    for match in signatures:
+        chunks.append((block[start : match.start()], match.group("signature").strip()))
+        start = match.end()
+    if block[start:].strip():
+        chunks.append((block[start:], None))  # a last comment cut off before its signature
+
+    for chunk, signature in chunks:
+        if quoted_only:
+            chunk = _from_first_quoted_paragraph(chunk)
+            if signature is None and chunk.strip()[:1] not in _OPENING_QUOTES:
+                continue  # page furniture after the last comment
+        text = _comment_text(chunk)
+        position = len(comments)
+        ref = f"comment {position}"
+        if not text:
+            problems.append(Problem(
+                item_ref=f"signature {signature!r}", reason="empty_comment",
+                detail=f"the signature {signature!r} has no comment text before it",
+            ))
+            continue
+        if len(text) > max_comment_chars:
+            problems.append(Problem(
+                item_ref=ref, reason="comment_truncated",
+                detail=f"comment is {len(text)} characters; kept the first {max_comment_chars} "
+                       "([parse] max_comment_chars)",
+            ))
+            text = text[:max_comment_chars]
+        if signature is None:
+            problems.append(Problem(
+                item_ref=ref, reason="unsigned_comment",
+                detail=f"the last comment ({text[:40]!r}...) has no '– Name, Place' signature; "
+                       "kept with no name or place",
+            ))
+            name, place, withheld = None, None, False
+        else:
+            name, place, withheld = parse_signature(signature)
+        comments.append(ParsedComment(
+            position=position, text=text, name=name, place=place, withheld=withheld, signature_raw=signature,
+        ))
+    return comments, problems
+
+
+def _from_first_quoted_paragraph(chunk: str) -> str:
+    """The chunk from its first paragraph that opens with a quote mark (the whole chunk when none does)."""
+    match = re.search(r"(?:^|\n[ \t]*\n)[ \t]*(?=[“\"])", chunk)
+    return chunk[match.end():] if match else chunk
 
 
 def _read_header(lines: list[str], start: int) -> tuple[date | None, str | None, str | None, int]:
