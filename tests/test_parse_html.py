@@ -1,3 +1,4 @@
+import re
 """HtmlPageParser: golden pages per site profile (tests/fixtures/html), header variants, WordPress markup,
 unsplittable and malformed pages, and ingest + parse end to end."""
 
@@ -226,7 +227,7 @@ def test_render_text_keeps_paragraphs_and_drops_scripts_and_navigation():
 def test_registry_creates_the_html_parser_with_stage_parameters():
     parser = registry.create("parse", "html.v1", max_comment_chars=123)
     assert isinstance(parser, HtmlPageParser) and parser.max_comment_chars == 123
-    assert parser.parser_id == "html.v1"
+    assert re.fullmatch(r"html\.v1\+[0-9a-f]{10}", parser.parser_id)
 
 
 # -- end to end: ingest a folder of pages, parse, re-ingest -----------------------------------------------------
@@ -240,7 +241,7 @@ def test_ingest_and_parse_html_folder_end_to_end(ctx, store):
     assert stats == {"sources_parsed": 6, "sources_failed": 0, "articles": 6, "comments": n_comments,
                      "quarantined": 1}
     articles = store.read("articles").set_index("title")
-    assert set(articles["parser_id"]) == {"html.v1"}
+    assert {pid.split("+")[0] for pid in articles["parser_id"]} == {"html.v1"}
     wordpress = articles.loc["Why practice managers belong on the board"]
     assert wordpress.url == "https://pmblog.example.org/2012/03/why-practice-managers-belong-on-the-board/"
     assert (str(wordpress.published)[:10], wordpress.date_raw, wordpress.byline) == (

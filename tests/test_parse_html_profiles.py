@@ -95,3 +95,17 @@ def test_parse_date(raw, expected):
 def test_parse_date_month_first_when_asked():
     assert parse_date("09/02/2011", day_first=False) == date(2011, 9, 2)
     assert parse_date("13/02/2011", day_first=False) == date(2011, 2, 13)  # 13 cannot be a month
+
+
+def test_editing_a_profile_changes_the_parser_id(tmp_path):
+    import shutil
+
+    from commentminer.parse.html_page import HtmlPageParser
+    from commentminer.parse.site_profiles import PROFILES_DIR
+
+    custom = tmp_path / "profiles"
+    shutil.copytree(PROFILES_DIR, custom)
+    before = HtmlPageParser(profiles_dir=custom).parser_id
+    assert before == HtmlPageParser().parser_id            # same files, same id
+    (custom / "mip.toml").write_text((custom / "mip.toml").read_text() + "\n# edited\n")
+    assert HtmlPageParser(profiles_dir=custom).parser_id != before

@@ -44,6 +44,7 @@ DEFAULT_PARSERS = {
 
 class ParseConfig(_Section):
     max_comment_chars: int = Field(20_000, gt=0)
+    html_profiles_dir: str = ""
     # source format -> parser backend name (see registry.BACKENDS["parse"])
     parsers: dict[str, str] = dict(DEFAULT_PARSERS)
 

@@ -32,7 +32,7 @@ from ..errors import InputError
 from .base import PageParser, ParsedArticle, ParsedComment, Problem
 from .dates import parse_date
 from .signatures import clean_signature, is_withheld
-from .site_profiles import SelectorsSpec, SignedParagraphsSpec, SiteProfile, load_profiles, parse_selector
+from .site_profiles import SelectorsSpec, SignedParagraphsSpec, SiteProfile, load_profiles, parse_selector, profiles_digest
 from .text_dump import looks_like_name, split_signed_comments
 
 # Elements whose text is never page text.
@@ -86,11 +86,14 @@ def one_line(text: str) -> str:
 class HtmlPageParser(PageParser):
     """Parses one HTML page into a ParsedArticle (see the module docstring)."""
 
-    parser_id = "html.v1"
-
     def __init__(self, max_comment_chars: int = 20_000, profiles_dir: str | Path | None = None):
         self.max_comment_chars = max_comment_chars
-        self.profiles_dir = profiles_dir
+        self.profiles_dir = profiles_dir or None
+
+    @property
+    def parser_id(self) -> str:
+        """"html.v1+" + a hash of the profile files: editing a profile makes the next run re-parse HTML sources."""
+        return f"html.v1+{profiles_digest(self.profiles_dir)}"
 
     @property
     def profiles(self) -> tuple[SiteProfile, ...]:

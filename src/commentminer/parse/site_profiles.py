@@ -20,6 +20,8 @@ key, a bad regex or a bad CSS selector is a ConfigError naming the file.
 
 from __future__ import annotations
 
+import hashlib
+
 import re
 import tomllib
 from dataclasses import dataclass
@@ -196,6 +198,15 @@ def load_profiles(directory: Path | str | None = None) -> tuple[SiteProfile, ...
     """Every *.toml profile in `directory` (default: the shipped parse/profiles/), in the order they are tried:
     matching profiles by (priority, name), the fallback last."""
     return _load_profiles(Path(directory).resolve() if directory else PROFILES_DIR)
+
+
+def profiles_digest(directory: Path | str | None = None) -> str:
+    """Short hash of every profile file's name and bytes in `directory` (default: the shipped profiles)."""
+    folder = Path(directory).resolve() if directory else PROFILES_DIR
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.toml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:10]
 
 
 @lru_cache(maxsize=8)

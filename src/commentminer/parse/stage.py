@@ -38,7 +38,10 @@ class _Parsers:
             name = self.ctx.config.parse.parsers.get(fmt)
             if name is None:
                 raise BackendError(f"no parser configured for source format '{fmt}' (set [parse.parsers] {fmt})")
-            self._by_format[fmt] = registry.create("parse", name, max_comment_chars=self.ctx.config.parse.max_comment_chars)
+            settings = {"max_comment_chars": self.ctx.config.parse.max_comment_chars}
+            if fmt == "html":  # only page parsers read site profiles
+                settings["profiles_dir"] = self.ctx.config.parse.html_profiles_dir
+            self._by_format[fmt] = registry.create("parse", name, **settings)
         return self._by_format[fmt]
 
 
