@@ -87,6 +87,14 @@ class ThemesConfig(_Section):
     top_n_words: int = Field(10, gt=0)
     label_max_df: float = Field(0.2, gt=0, le=1)
     n_quotes: int = Field(5, ge=0)
+    guided_path: str = "configs/themes.toml"
+    guided_threshold: float = Field(0.55, ge=-1, le=3)
+    guided_top_k: int = Field(1, ge=1)
+    guided_lexical_bonus: float = Field(0.25, ge=0, le=2)
+    other_threshold: float = Field(0.35, ge=-1, le=1)
+    summary_sentences: int = Field(3, ge=0, le=10)
+    match_threshold: float = Field(0.8, ge=0, le=1)
+    parent_fanout: int = Field(3, ge=0)
 
 
 class SentimentConfig(_Section):
@@ -101,6 +109,7 @@ class RegionsConfig(_Section):
 class ReportConfig(_Section):
     n_quotes: int = Field(5, ge=0)
     min_commenters: int = Field(5, ge=1)
+    theme_period: Literal["month", "quarter", "year"] = "quarter"
 
 
 class Config(_Section):

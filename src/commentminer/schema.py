@@ -116,17 +116,49 @@ EMBEDDINGS = _table(
     ("vector", "FLOAT[]"),         # L2-normalised
 )
 
-# Per-run theme results (themes are re-fitted per run; run_id ties them to the stored config).
+# Per-run theme results (themes are re-fitted per run; run_id ties them to the stored config). theme_id is the
+# stable id from theme_registry: a theme matched to an earlier run's keeps its id (and label).
 THEMES = _table(
     "themes", ("run_id", "theme_id"),
     ("run_id", "VARCHAR"),
-    ("theme_id", "INTEGER"),       # -1 = outlier / "other"
-    ("label", "VARCHAR"),
+    ("theme_id", "INTEGER"),       # -1 = "other" (units that fit no theme)
+    ("label", "VARCHAR"),          # grounded phrase (1-4 words) that occurs in member units
     ("keywords", "VARCHAR[]"),
-    ("kind", "VARCHAR"),           # "discovered" | "other"
+    ("kind", "VARCHAR"),           # "guided" | "discovered" | "other" | "parent"
     ("n_units", "INTEGER"),
     ("n_comments", "INTEGER"),     # distinct comments with at least one member unit
     ("n_commenters", "INTEGER"),
+    ("name", "VARCHAR"),           # guided themes: the name from the guided-themes file, else null
+    ("parent_id", "INTEGER"),      # the parent theme (kind "parent"), null at the top level
+    ("summary", "VARCHAR"),        # 2-3 member sentences (extractive), joined by spaces
+    ("summary_unit_ids", "VARCHAR[]"),  # the units the summary sentences are
+    ("centroid", "FLOAT[]"),       # L2-normalised mean of member vectors (matching across runs)
+    ("matched_similarity", "DOUBLE"),   # cosine to the registered theme whose id it kept; null when new
+)
+
+# Every theme any run has produced, by stable id: what a new run matches its themes against.
+THEME_REGISTRY = _table(
+    "theme_registry", ("theme_id",),
+    ("theme_id", "INTEGER"),
+    ("kind", "VARCHAR"),           # "guided" | "discovered" | "parent"
+    ("key", "VARCHAR"),            # guided themes: "guided:<name>" (matched by name); else null (by centroid)
+    ("label", "VARCHAR"),          # the label it had last
+    ("centroid", "FLOAT[]"),
+    ("first_run", "VARCHAR"),
+    ("last_run", "VARCHAR"),
+    ("n_units", "INTEGER"),        # size in its last run
+)
+
+# How a run's themes differ from the previous run's: one row per change.
+THEME_CHANGES = _table(
+    "theme_changes", ("run_id", "seq"),
+    ("run_id", "VARCHAR"),
+    ("seq", "INTEGER"),
+    ("previous_run_id", "VARCHAR"),
+    ("change", "VARCHAR"),         # "new" | "merged" | "split" | "gone"
+    ("from_ids", "INTEGER[]"),     # theme ids in the previous run
+    ("to_ids", "INTEGER[]"),       # theme ids in this run
+    ("detail", "VARCHAR"),
 )
 
 UNIT_THEMES = _table(
@@ -134,7 +166,7 @@ UNIT_THEMES = _table(
     ("run_id", "VARCHAR"),
     ("unit_id", "VARCHAR"),
     ("theme_id", "INTEGER"),
-    ("probability", "DOUBLE"),
+    ("probability", "DOUBLE"),     # cosine to the theme (guided: to its seeds; discovered: to its centroid)
     ("quote_rank", "INTEGER"),     # 1..n for the theme's representative quotes, else null
 )
 
@@ -188,6 +220,7 @@ ERRORS = _table(
 
 ALL_TABLES: tuple[Table, ...] = (
     SOURCES, SOURCE_PARSES, ARTICLES, COMMENTS, UNITS, EMBEDDINGS, THEMES, UNIT_THEMES, SENTIMENT, REGIONS, RUNS, ERRORS,
+    THEME_REGISTRY, THEME_CHANGES,
 )
 TABLES: dict[str, Table] = {t.name: t for t in ALL_TABLES}
 
