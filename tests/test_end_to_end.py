@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 import commentminer as cm
+from commentminer.ids import sha256_text
 from commentminer.schema import UK_REGIONS
+from commentminer.themes.guided import load_guided
 from commentminer.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +47,10 @@ def test_tables_hold_the_sample_corpus(runs):
     with _store(first) as store:
         kinds = store.query("SELECT kind, count(*) AS n FROM units GROUP BY kind")
         assert set(kinds["kind"]) >= {"article", "comment"}
-        assert counts["embeddings"] == store.query("SELECT count(DISTINCT text_hash) FROM units").iloc[0, 0]
+        # unit texts plus the guided themes' seed phrases (cached the same way)
+        seeds = {sha256_text(s) for g in load_guided(ROOT / "configs" / "themes.toml") for s in g.seeds}
+        unit_hashes = set(store.query("SELECT DISTINCT text_hash FROM units")["text_hash"])
+        assert counts["embeddings"] == len(unit_hashes | seeds)
         per_comment = store.query("SELECT count(*) FROM sentiment WHERE target_kind = 'comment'").iloc[0, 0]
         assert per_comment == 18
         run = store.query("SELECT * FROM runs WHERE run_id = ?", [first.run_id]).iloc[0]
@@ -76,14 +81,18 @@ def test_themes_are_sensible_and_traceable(runs):
         themes = store.query("SELECT * FROM themes WHERE run_id = ?", [first.run_id])
         members = store.query("SELECT * FROM unit_themes WHERE run_id = ?", [first.run_id])
         n_units = store.query("SELECT count(*) FROM units").iloc[0, 0]
-    discovered = themes[themes["kind"] == "discovered"]
+    discovered = themes[themes["kind"].isin(["guided", "discovered"])]
     assert len(discovered) >= 3
     assert len(set(discovered["label"])) == len(discovered)           # labels are distinct
     assert all(1 <= len(label.split()) <= 4 for label in discovered["label"])
     assert len(members) == n_units                                     # every unit accounted for
     outliers = (members["theme_id"] == -1).mean()
     assert outliers < 0.2
-    assert members.groupby("theme_id").size().to_dict() == themes.set_index("theme_id")["n_units"].to_dict()
+    leaves = themes[themes["kind"] != "parent"]                       # parents count their children's units
+    assert members.groupby("theme_id").size().to_dict() == leaves.set_index("theme_id")["n_units"].to_dict()
+    parents = themes[themes["kind"] == "parent"]
+    for parent in parents.itertuples():
+        assert leaves[leaves["parent_id"] == parent.theme_id]["n_units"].sum() == parent.n_units
 
 
 def test_report_and_exports_are_written(runs):
@@ -111,7 +120,7 @@ def test_rerun_duplicates_nothing_reembeds_nothing_and_gives_identical_themes(ru
             ).to_dict("records")
         assert themes_of(first.run_id) == themes_of(second.run_id)
         assert members_of(first.run_id) == members_of(second.run_id)
-    per_run = {"runs", "themes", "unit_themes"}
+    per_run = {"runs", "themes", "unit_themes", "theme_changes"}
     assert {k: v for k, v in after.items() if k not in per_run} == {k: v for k, v in counts.items() if k not in per_run}
     assert second.stats["embed"]["embedded"] == 0
     assert second.stats["segment"]["units_written"] == 0

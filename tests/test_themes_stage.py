@@ -43,6 +43,12 @@ def write_corpus(store, texts, vecs, model_id=MODEL_ID, embed=True):
     return pd.DataFrame(units)
 
 
+@pytest.fixture(autouse=True)
+def no_guided_themes(ctx):
+    """These tests are about discovered themes; guided ones (with seed vectors) are tested in test_themes_guided."""
+    ctx.config.themes.guided_path = ""
+
+
 @pytest.fixture
 def corpus():
     return blob_corpus(n_per_blob=20)

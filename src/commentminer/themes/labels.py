@@ -1,19 +1,23 @@
-"""Theme labels and keywords from class-based TF-IDF (BERTopic's c-TF-IDF), made contrastive across themes.
+"""Theme labels and keywords: grounded, contrastive phrases chosen by log-odds with an informative prior.
 
 Plain functions on arrays. The pipeline is:
 
 1. `PhraseAnalyzer` turns a unit's text into candidate phrases: 1-3 word n-grams formed inside punctuation
    chunks that neither start nor end with a stop word ("lip service", "voting rights", "seat on the board"),
-   so phrases read naturally instead of the stop-word-stripped n-grams a stop-word CountVectorizer builds
-   ("rights boards").
-2. `term_statistics` counts, per theme, how often each phrase occurs and in how many member units (support).
-   The counts are taken per unit, not over BERTopic's concatenated per-topic documents, so no phrase spans two
-   units and support is exact.
-3. `ctfidf` weights the per-theme counts with BERTopic's `ClassTfidfTransformer`.
-4. `select_labels` / `select_keywords` rank phrases by c-TF-IDF x sqrt(concentration) (the share of the phrase's
-   units that sit in this theme), drop corpus-wide phrases (in more than `label_max_df` of all units: a stop list
-   computed from the corpus itself, e.g. "practice managers" in a corpus about practice managers), prefer a
-   longer phrase when it keeps most of the support of a shorter one, and keep labels distinct across themes.
+   so phrases read naturally instead of the stop-word-stripped n-grams a stop-word CountVectorizer builds.
+2. `term_statistics` counts, per theme, how often each phrase occurs and in how many member units (support),
+   and marks phrases a writer set in quotation marks (“lip service”, “sidelined”: salient by the writer's own
+   choice) and proper names (tokens only ever written Capitalised: "Lansley", "Gerada").
+3. `phrase_scores` ranks phrases per theme by the z-score of the log-odds ratio with an informative Dirichlet
+   prior (Monroe, Colaresi & Quinn 2008) of the theme against all other units, so a phrase wins by being
+   *more* frequent in the theme than elsewhere, with the evidence (its count) taken into account; quoted
+   phrases and phrases of the theme's guided seed list are boosted, proper names damped.
+4. `select_labels` picks one distinct phrase per theme. A label always occurs in member units: normally in
+   at least two, but a phrase said once may win in a small theme when it is distinctive (found nowhere else)
+   and pointed (quoted, a seed phrase, or several words): "lip service" is said once in the sample corpus.
+   Corpus-wide phrases ("practice managers" in a corpus about practice managers) and names are used only
+   when nothing else is left. `select_keywords` fills the keyword list by MMR (score vs word overlap with
+   the phrases already kept), so keywords are varied rather than five forms of one phrase.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 EXTRA_STOP_WORDS = frozenset(
     {"said", "says", "say", "saying", "told", "tell", "added", "just", "like", "really", "think", "thought",
      "going", "got", "get", "gets", "yes", "mr", "mrs", "ms", "dr", "don", "doesn", "didn", "isn", "won", "ll",
-     "ve", "re", "s", "t", "d", "m", "lot", "lots", "way", "things", "thing", "want", "make", "need", "needs"}
+     "ve", "re", "s", "t", "d", "m", "lot", "lots", "way", "things", "thing", "want", "make", "need", "needs",
+     "let", "seen", "know", "used", "use", "able", "come", "new", "good", "people", "point", "particularly"}
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS
 
@@ -88,6 +93,25 @@ def make_vectorizer(ngram_range: tuple[int, int] = (1, 3)) -> CountVectorizer:
     return CountVectorizer(analyzer=PhraseAnalyzer(ngram_range), lowercase=False)
 
 
+# Log-odds prior: this many pseudo-counts, spread over the vocabulary in proportion to corpus frequency.
+PRIOR_MASS = 100.0
+# Score multipliers: a phrase the writer put in quotation marks, a phrase from the theme's guided seed list, a name.
+QUOTED_BOOST = 2.0
+QUOTED_MAX_DF = 3
+SEED_BOOST = 2.0
+NAME_DAMP = 0.5
+# Score multiplier per extra word of a phrase.
+PHRASE_BONUS = 0.25
+# Themes with at most this many units may take a distinctive phrase said in only one member unit as label.
+SMALL_THEME = 40
+# MMR trade-off for keywords: 1 = by score only, 0 = by novelty only.
+MMR_LAMBDA = 0.7
+MMR_POOL = 60
+
+_QUOTED = re.compile(r"[“\"‘]([^“”\"‘’\n]{2,60})[”\"’]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
+
+
 @dataclass
 class TermStats:
     """Per-theme phrase statistics. Rows follow `theme_ids`; columns follow `vocab`."""
@@ -99,6 +123,54 @@ class TermStats:
     doc_freq: np.ndarray       # (V,) units (all themes) containing the phrase
     sizes: np.ndarray          # (k,) member units per theme
     n_units: int
+    quoted: np.ndarray | None = None   # (V,) bool: the phrase was written inside quotation marks somewhere
+    names: np.ndarray | None = None    # (V,) bool: every word is a proper name ("andrew lansley")
+
+    def __post_init__(self) -> None:
+        if self.quoted is None:
+            self.quoted = np.zeros(len(self.vocab), dtype=bool)
+        if self.names is None:
+            self.names = np.zeros(len(self.vocab), dtype=bool)
+
+
+def quoted_phrases(texts: Sequence[str], analyzer: PhraseAnalyzer) -> set[str]:
+    """Phrases (1-4 words, stop words trimmed at the edges) that a writer set in quotation marks."""
+    out: set[str] = set()
+    for text in texts:
+        for span in _QUOTED.findall(str(text)):
+            toks = analyzer.tokens(span.lower().replace("’", "'"))
+            while toks and analyzer._is_stop(toks[0]):
+                toks = toks[1:]
+            while toks and analyzer._is_stop(toks[-1]):
+                toks = toks[:-1]
+            if 1 <= len(toks) <= 4:
+                out.add(" ".join(toks))
+    return out
+
+
+def proper_name_words(texts: Sequence[str]) -> set[str]:
+    """Lower-cased words only ever written Capitalised, at least once inside a sentence: "lansley", "gerada".
+
+    Acronyms (all capitals: "CCG", "GP") are not names; a word that also appears in lower case is not a name.
+    """
+    seen_lower: set[str] = set()
+    title_mid: set[str] = set()
+    title_any: set[str] = set()
+    for text in texts:
+        for chunk in re.split(r"[.!?:;“”\"]+\s*", str(text)):
+            for pos, word in enumerate(_WORD.findall(chunk)):
+                key = word.lower().replace("’", "'")
+                if key.endswith("'s"):
+                    key = key[:-2]
+                if word.islower():
+                    seen_lower.add(key)
+                elif word[0].isupper() and any(ch.islower() for ch in word[1:]):
+                    title_any.add(key)
+                    if pos > 0:
+                        title_mid.add(key)
+                else:
+                    seen_lower.add(key)  # ALL CAPS acronym: treat like an ordinary word
+    return (title_any & title_mid) - seen_lower
 
 
 def term_statistics(
@@ -106,10 +178,11 @@ def term_statistics(
 ) -> TermStats | None:
     """Count phrases per theme from unit texts. Returns None when no text yields a phrase."""
     assignments = np.asarray(assignments)
+    texts = [str(t) for t in texts]
     theme_ids = sorted(int(t) for t in np.unique(assignments))
     vectorizer = make_vectorizer(ngram_range)
     try:
-        X = vectorizer.fit_transform(list(texts)).tocsr()
+        X = vectorizer.fit_transform(texts).tocsr()
     except ValueError:  # empty vocabulary: every text is stop words / punctuation
         return None
     # Theme-membership indicator (k x n) turns unit rows into theme rows with one sparse product.
@@ -117,60 +190,114 @@ def term_statistics(
     member = sparse.csr_matrix((np.ones(len(assignments)), (rows, np.arange(len(assignments)))),
                                shape=(len(theme_ids), len(assignments)))
     present = (X > 0).astype(np.float64)
-    counts = np.asarray((member @ X).todense(), dtype=np.float64)
-    support = np.asarray((member @ present).todense(), dtype=np.float64)
+    vocab = vectorizer.get_feature_names_out()
+    quoted = quoted_phrases(texts, vectorizer.analyzer)
+    names = proper_name_words(texts)
     return TermStats(
         theme_ids=theme_ids,
-        vocab=vectorizer.get_feature_names_out(),
-        counts=counts,
-        support=support,
+        vocab=vocab,
+        counts=np.asarray((member @ X).todense(), dtype=np.float64),
+        support=np.asarray((member @ present).todense(), dtype=np.float64),
         doc_freq=np.asarray(present.sum(axis=0)).ravel(),
         sizes=np.bincount(rows, minlength=len(theme_ids)).astype(np.float64),
         n_units=len(assignments),
+        quoted=np.array([str(p) in quoted for p in vocab], dtype=bool),
+        names=np.array([all(w in names for w in str(p).split()) for p in vocab], dtype=bool),
     )
 
 
-def ctfidf(counts: np.ndarray) -> np.ndarray:
-    """BERTopic's c-TF-IDF of per-theme phrase counts (sqrt-damped term frequencies, as BERTopic recommends)."""
-    from bertopic.vectorizers import ClassTfidfTransformer
+def log_odds_z(counts: np.ndarray, prior_mass: float = PRIOR_MASS) -> np.ndarray:
+    """(k, V) z-scores of the log-odds ratio of each phrase in each theme vs all other themes.
 
-    weights = ClassTfidfTransformer(reduce_frequent_words=True).fit_transform(sparse.csr_matrix(counts))
-    return np.asarray(weights.todense(), dtype=np.float64)
-
-
-def phrase_scores(stats: TermStats) -> np.ndarray:
-    """(k, V) contrastive score: c-TF-IDF times the square root of the phrase's concentration in the theme.
-
-    Concentration is the share of the phrase's units that fall in the theme. c-TF-IDF alone still favours
-    phrases frequent everywhere in a single-subject corpus; the concentration factor makes "voting rights" (all
-    its units in one theme) beat "practice managers" (spread out). The square root keeps support mattering:
-    with the plain product, any phrase seen in exactly two units, both in the theme, beat well-supported ones
-    on the sample corpus ("crucial" over "practice management").
+    Informative Dirichlet prior (Monroe et al. 2008): alpha_w = prior_mass * corpus share of w. The z-score
+    divides the smoothed log-odds difference by its approximate standard deviation, so a phrase seen once
+    scores lower than one seen five times at the same rate.
     """
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum(axis=0)
+    n_all = max(float(total.sum()), 1.0)
+    alpha = prior_mass * total / n_all
+    a0 = float(alpha.sum())
+    n_in = counts.sum(axis=1, keepdims=True)
+    rest = total[None, :] - counts
+    n_rest = n_all - n_in
+    eps = 1e-12
+    delta = (np.log((counts + alpha + eps) / np.maximum(n_in + a0 - counts - alpha, eps))
+             - np.log((rest + alpha + eps) / np.maximum(n_rest + a0 - rest - alpha, eps)))
+    var = 1.0 / (counts + alpha + eps) + 1.0 / (rest + alpha + eps)
+    return delta / np.sqrt(var)
+
+
+def seed_mask(stats: TermStats, seeds: Sequence[str]) -> np.ndarray:
+    """(V,) bool: phrases equal to a seed phrase, or multi-word phrases inside one ("lip service" in
+    "paying lip service")."""
+    analyzer = PhraseAnalyzer((1, 4))
+    seed_texts = [" ".join(analyzer.tokens(s.lower())) for s in seeds]
+    return np.array([any(p == s or (" " in p and _contains(s, p)) for s in seed_texts) for p in map(str, stats.vocab)],
+                    dtype=bool)
+
+
+def phrase_scores(stats: TermStats, seed_phrases: dict[int, Sequence[str]] | None = None,
+                  label_max_df: float = 0.25) -> np.ndarray:
+    """(k, V) contrastive score: log-odds z times sqrt(concentration), boosted for quoted, seed and longer
+    phrases, damped for names.
+
+    Only positive scores are boosted or damped (a phrase rarer in the theme than elsewhere stays negative).
+    """
+    # Concentration (share of the phrase's units that are in this theme) favours phrases the theme owns:
+    # "sidelined" (both its units here) over "management" (a quarter of its units here) at similar z.
     concentration = stats.support / np.maximum(stats.doc_freq, 1.0)[None, :]
-    return ctfidf(stats.counts) * np.sqrt(concentration)
-
-
-def _min_support(size: float) -> float:
-    # A label must occur in at least two member units (one sentence is an anecdote, not a theme), unless the
-    # theme itself has a single unit.
-    return min(2.0, size)
+    z = log_odds_z(stats.counts) * np.sqrt(concentration)
+    # A phrase of several words names a theme more precisely than any one of its words ("shadow board").
+    # Only words that are neither stop words nor corpus-wide ("managers") make a phrase more precise.
+    plain = STOP_WORDS | _common_words(stats, label_max_df)
+    n_words = np.array([sum(w not in plain for w in str(p).split()) for p in stats.vocab], dtype=np.float64)
+    boost = np.ones_like(z) * (1.0 + PHRASE_BONUS * np.maximum(n_words[None, :] - 1.0, 0.0))
+    # Quotation marks single a phrase out only when it is rare: scare quotes (“sidelined”), not ‘management’.
+    boost[:, stats.quoted & (stats.doc_freq <= QUOTED_MAX_DF)] *= QUOTED_BOOST
+    boost[:, stats.names] *= NAME_DAMP
+    for row, theme in enumerate(stats.theme_ids):
+        seeds = (seed_phrases or {}).get(theme)
+        if seeds:
+            boost[row, seed_mask(stats, seeds)] *= SEED_BOOST
+    return np.where(z > 0, z * boost, z)
 
 
 def _contains(longer: str, shorter: str) -> bool:
     return f" {shorter} " in f" {longer} "
 
 
+def _pointed(stats: TermStats) -> np.ndarray:
+    """(V,) phrases worth showing even when said once: quoted, or several content words ("voting rights", not
+    "cacophany and wise")."""
+    multi = np.array([" " in str(p) and not any(w in STOP_WORDS for w in str(p).split()) for p in stats.vocab],
+                     dtype=bool)
+    return stats.quoted | multi
+
+
+def _eligible(stats: TermStats, scores: np.ndarray, row: int, allow_single: bool,
+              seeds: np.ndarray | None = None) -> np.ndarray:
+    size = stats.sizes[row]
+    eligible = stats.support[row] >= min(2.0, size)
+    if allow_single and size <= SMALL_THEME:
+        pointed = _pointed(stats) if seeds is None else _pointed(stats) | seeds
+        eligible |= (stats.support[row] >= 1) & (stats.doc_freq == stats.support[row]) & pointed
+    return eligible & (scores[row] > 0)
+
+
 def _ranked_candidates(
     stats: TermStats, scores: np.ndarray, row: int, label_max_df: float, min_support: float | None = None,
-    exclude_common: bool = True,
+    exclude_common: bool = True, allow_single: bool = True, seeds: np.ndarray | None = None,
 ) -> list[int]:
-    floor = _min_support(stats.sizes[row]) if min_support is None else min_support
-    eligible = stats.support[row] >= floor
-    eligible &= scores[row] > 0
+    if min_support is None:
+        eligible = _eligible(stats, scores, row, allow_single, seeds)
+    else:
+        eligible = (stats.support[row] >= min_support) & (scores[row] > 0)
     common = corpus_wide(stats, label_max_df)
-    if exclude_common and (eligible & ~common).any():  # corpus-wide phrases only when nothing else is left
-        eligible &= ~common
+    if exclude_common:  # corpus-wide phrases and names only when nothing else is left
+        for unwanted in (common, stats.names):
+            if (eligible & ~unwanted).any():
+                eligible &= ~unwanted
     idx = np.flatnonzero(eligible)
     # Deterministic order: score desc; on ties, more specific words first ("lip service" before "lip"), then
     # fewer corpus-wide words ("excluded" before "managers feel excluded"), then vocabulary order.
@@ -195,7 +322,12 @@ def corpus_wide(stats: TermStats, max_df: float) -> np.ndarray:
     """
     common = stats.doc_freq > max_df * stats.n_units
     top_share = stats.support.max(axis=0) / np.maximum(stats.doc_freq, 1.0)
-    return common & (top_share <= 0.5)
+    mask = common & (top_share <= 0.5)
+    # Variants made only of those phrases' words count too ("practice manager" next to "practice managers").
+    words = {w.rstrip("s") for p in stats.vocab[mask] for w in str(p).split()}
+    if words:
+        mask |= np.array([all(w.rstrip("s") in words for w in str(p).split()) for p in stats.vocab], dtype=bool)
+    return mask
 
 
 def _extend_phrase(
@@ -221,23 +353,38 @@ def _extend_phrase(
 
 
 def select_labels(
-    stats: TermStats, scores: np.ndarray, label_max_df: float = 0.25, skip: Sequence[int] = ()
+    stats: TermStats, scores: np.ndarray, label_max_df: float = 0.25, skip: Sequence[int] = (),
+    fixed: dict[int, str] | None = None, seed_masks: dict[int, np.ndarray] | None = None,
 ) -> dict[int, str]:
     """One distinct phrase per theme (theme ids in `skip`, e.g. the outlier theme, get none).
 
-    Themes choose in order of their best score, so the clearest theme gets its first choice; a phrase equal to,
-    inside, or containing an already chosen label is not reused. A theme with no phrase in two member units
-    falls back to its best single-unit phrase; a theme with no phrase at all gets "theme N".
+    `fixed` labels (theme id -> phrase, e.g. kept from the previous run) are used as they are when the phrase
+    still occurs in a member unit. The other themes choose in order of their best score, so the clearest theme
+    gets its first choice; a phrase equal to, inside, or containing an already chosen label is not reused. A
+    theme with no eligible phrase falls back to its best phrase in any member unit; with none at all it gets
+    "theme N".
     """
-    rows = [r for r, t in enumerate(stats.theme_ids) if t not in set(skip)]
+    skip_set = set(skip)
+    index = {str(p): i for i, p in enumerate(stats.vocab)}
+    chosen: dict[int, str] = {}
+    for theme, label in (fixed or {}).items():
+        if theme in stats.theme_ids and theme not in skip_set and label in index:
+            if stats.support[stats.theme_ids.index(theme), index[label]] >= 1:
+                chosen[theme] = label
+    rows = [r for r, t in enumerate(stats.theme_ids) if t not in skip_set and t not in chosen]
     ranked = {}
     for r in rows:
-        ranked[r] = _ranked_candidates(stats, scores, r, label_max_df)
+        seeds = (seed_masks or {}).get(stats.theme_ids[r])
+        ranked[r] = _ranked_candidates(stats, scores, r, label_max_df, seeds=seeds)
+        if seeds is not None:  # a guided theme says it in its own seed words when its members do
+            own = [c for c in _ranked_candidates(stats, scores, r, label_max_df, min_support=1.0, exclude_common=False)
+                   if seeds[c]]
+            own.sort(key=lambda c: (-stats.support[r, c], -scores[r, c], c))
+            ranked[r] = own + [c for c in ranked[r] if c not in set(own)]
         if not ranked[r]:
             ranked[r] = _ranked_candidates(stats, scores, r, label_max_df, min_support=1.0)
     common_words = _common_words(stats, label_max_df)
     order = sorted(rows, key=lambda r: (-(scores[r, ranked[r][0]] if ranked[r] else 0.0), stats.theme_ids[r]))
-    chosen: dict[int, str] = {}
     for r in order:
         taken = list(chosen.values())
         free = [c for c in ranked[r]
@@ -250,37 +397,52 @@ def select_labels(
     return chosen
 
 
-def select_keywords(
-    stats: TermStats, scores: np.ndarray, top_n: int = 10, label_max_df: float = 0.2
-) -> dict[int, list[str]]:
-    """Top `top_n` phrases per theme, best first; a phrase overlapping a better kept phrase is not repeated.
+def _overlap(a: str, b: str) -> float:
+    """Word overlap (Jaccard, a trailing plural "s" ignored) between two phrases."""
+    wa = {w.rstrip("s") for w in a.split()}
+    wb = {w.rstrip("s") for w in b.split()}
+    return len(wa & wb) / max(len(wa | wb), 1)
 
-    Corpus-wide phrases are allowed here: as keywords they still tell a reader what a theme talks about, they
-    just make poor distinguishing labels.
+
+def select_keywords(
+    stats: TermStats, scores: np.ndarray, top_n: int = 10, label_max_df: float = 0.2,
+    seed_masks: dict[int, np.ndarray] | None = None,
+) -> dict[int, list[str]]:
+    """Up to `top_n` phrases per theme by maximal marginal relevance, best first.
+
+    Candidates are the theme's positively scored phrases in two or more member units, plus pointed phrases
+    (quoted, seed, several words) said once and nowhere else. Each step keeps the candidate maximising
+    MMR_LAMBDA * score - (1 - MMR_LAMBDA) * its word overlap with kept phrases; a phrase inside or containing
+    a kept one is skipped. Corpus-wide phrases are allowed here: as keywords they still tell a reader what a
+    theme talks about, they just make poor distinguishing labels.
     """
     out: dict[int, list[str]] = {}
     for r, theme in enumerate(stats.theme_ids):
+        seeds = (seed_masks or {}).get(theme)
+        pool = _ranked_candidates(stats, scores, r, label_max_df, exclude_common=False, seeds=seeds,
+                                  allow_single=True)[:MMR_POOL]
+        if not pool:
+            pool = _ranked_candidates(stats, scores, r, label_max_df, min_support=1.0, exclude_common=False)[:MMR_POOL]
+        top = max((scores[r, c] for c in pool), default=1.0) or 1.0
         kept: list[str] = []
-        # Phrases from two or more member units first, then single-unit phrases to fill up to half the list: in
-        # a small corpus a pointed phrase ("voting rights") may be said once and is still worth showing, but a
-        # full list of one-off phrases reads as noise.
-        ranked = _ranked_candidates(stats, scores, r, label_max_df, exclude_common=False)
-        n_multi = len(ranked)
-        seen = set(ranked)
-        ranked += [c for c in _ranked_candidates(stats, scores, r, label_max_df, min_support=1.0,
-                                                 exclude_common=False) if c not in seen]
-        for pos, c in enumerate(ranked):
-            if pos >= n_multi and len(kept) >= max(3, top_n // 2):
-                break
-            phrase = str(stats.vocab[c])
+        n_single = 0
+        remaining = list(pool)
+        while remaining and len(kept) < top_n:
+            best, best_value = None, -np.inf
+            for c in remaining:
+                phrase = str(stats.vocab[c])
+                novelty = max((_overlap(phrase, k) for k in kept), default=0.0)
+                value = MMR_LAMBDA * scores[r, c] / top - (1 - MMR_LAMBDA) * novelty
+                if value > best_value:
+                    best, best_value = c, value
+            remaining.remove(best)
+            phrase = str(stats.vocab[best])
             if any(_contains(k, phrase) or _contains(phrase, k) for k in kept):
                 continue
-            # A one-off phrase sharing a word with a kept one is a fragment of it ("paying lip").
-            if pos >= n_multi and set(phrase.split()) & {w for k in kept for w in k.split()}:
-                continue
+            if stats.support[r, best] < 2 and n_single >= max(2, top_n // 2):
+                continue  # a full list of one-off phrases reads as noise: at most half of it
+            n_single += stats.support[r, best] < 2
             kept.append(phrase)
-            if len(kept) >= top_n:
-                break
         out[theme] = kept
     return out
 
@@ -291,22 +453,37 @@ def with_label(label: str, keywords: list[str], top_n: int) -> list[str]:
     return ([label] + rest)[:top_n] if not label.startswith("theme ") else keywords[:top_n]
 
 
+def phrase_occurs(phrase: str, text: str, ngram_range: tuple[int, int] = (1, 4)) -> bool:
+    """Whether `phrase` is one of the candidate phrases of `text` (labels must be grounded in members)."""
+    n = len(phrase.split())
+    return phrase in PhraseAnalyzer((min(ngram_range[0], n), max(ngram_range[1], n)))(text)
+
+
 def describe_themes(
     texts: Sequence[str], assignments: np.ndarray, ngram_range: tuple[int, int] = (1, 3), top_n: int = 10,
-    label_max_df: float = 0.25, outlier: int = -1,
+    label_max_df: float = 0.25, outlier: int = -1, seed_phrases: dict[int, Sequence[str]] | None = None,
+    fixed_labels: dict[int, str] | None = None, skip: Sequence[int] = (),
 ) -> dict[int, tuple[str, list[str]]]:
-    """theme id -> (label, keywords) for every theme in `assignments`. The outlier theme is labelled "other"."""
+    """theme id -> (label, keywords) for every theme in `assignments`. The outlier theme is labelled "other".
+
+    `seed_phrases` (theme id -> guided seed phrases) boost those phrases in that theme; `fixed_labels` keep
+    earlier labels that are still grounded (see `select_labels`); themes in `skip` get keywords but no label
+    (label "").
+    """
     themes = sorted(int(t) for t in np.unique(np.asarray(assignments)))
     stats = term_statistics(texts, assignments, ngram_range)
     if stats is None:
         return {t: ("other" if t == outlier else f"theme {t}", []) for t in themes}
-    scores = phrase_scores(stats)
-    labels = select_labels(stats, scores, label_max_df, skip=[outlier])
-    keywords = select_keywords(stats, scores, top_n, label_max_df)
+    scores = phrase_scores(stats, seed_phrases, label_max_df)
+    masks = {t: seed_mask(stats, s) for t, s in (seed_phrases or {}).items() if s and t in stats.theme_ids}
+    labels = select_labels(stats, scores, label_max_df, skip=[outlier, *skip], fixed=fixed_labels, seed_masks=masks)
+    keywords = select_keywords(stats, scores, top_n, label_max_df, seed_masks=masks)
     out = {}
     for t in themes:
         if t == outlier:
             out[t] = ("other", keywords[t][:top_n])
+        elif t in set(skip):
+            out[t] = ("", keywords[t][:top_n])
         else:
             out[t] = (labels[t], with_label(labels[t], keywords[t], top_n))
     return out

@@ -1,7 +1,14 @@
-"""themes stage: units + their embeddings from the store -> `themes` and `unit_themes` rows for this run.
+"""themes stage: units + their embeddings from the store -> this run's themes, unit_themes and theme_changes.
 
-Reads: units, embeddings, comments. Writes: themes, unit_themes (both keyed by run_id; a re-run of the stage in
-the same run replaces that run's rows).
+Reads: units, embeddings, comments, theme_registry, themes (the previous run's). Writes: themes, unit_themes,
+theme_changes (keyed by run_id; a re-run of the stage in the same run replaces that run's rows), theme_registry,
+and embeddings (vectors of guided seed phrases, cached like unit vectors by text hash + model id).
+
+Steps: guided themes from [themes] guided_path take the units close enough to them (guided.py); the theme model
+clusters the rest into discovered themes; units far from their discovered theme's centroid go to "other" (-1);
+ids come from the registry (tracking.py), labels and keywords from labels.py over all themes together (so
+labels contrast guided and discovered themes alike), quotes, summaries and parent themes from quotes.py,
+summary.py and hierarchy.py.
 """
 
 from __future__ import annotations
@@ -12,8 +19,14 @@ import pandas as pd
 from .. import registry
 from ..context import StageContext
 from ..errors import CommentminerError
-from .base import OUTLIER_THEME, ThemeFit
-from .quotes import quotes_by_theme, unit_priority
+from ..ids import sha256_text
+from .base import OUTLIER_THEME
+from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
+from .hierarchy import group_leaves
+from .labels import describe_themes
+from .quotes import centroid, quotes_by_theme, unit_priority
+from .summary import pick_summary
+from .tracking import Known, change_log, match_ids
 
 STAGE = "themes"
 
@@ -68,72 +81,276 @@ def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str) -> tuple
 
 
 def run(ctx: StageContext, model_id: str | None = None) -> dict:
-    """Fit themes on the stored units and write this run's `themes` and `unit_themes` rows.
+    """Fit themes on the stored units and write this run's rows (see the module docstring).
 
-    Returns stats: units, themes (excluding the outlier theme), outlier_share, strategy, model_id.
+    Returns stats: units, themes (guided + discovered), guided/discovered/parent counts, guided_units,
+    other_share (share of units in "other"), strategy (of the discovered themes), changes, model ids.
     """
     if not ctx.run_id:
         raise CommentminerError("themes: no run id in the stage context (themes are stored per run)")
     cfg = ctx.config.themes
     kinds = list(cfg.unit_kinds)
+    guided = load_guided(cfg.guided_path)
     n_units = ctx.store.count("units", f"kind IN ({_placeholders(kinds)})", kinds)
+    _clear_run(ctx)
     if n_units == 0:  # nothing to theme is not an error (e.g. an empty ingest); still clear stale rows
-        ctx.store.delete("unit_themes", "run_id = ?", [ctx.run_id])
-        ctx.store.delete("themes", "run_id = ?", [ctx.run_id])
         return {"units": 0, "themes": 0, "outlier_share": 0.0, "strategy": "empty"}
     model_id = model_id or embedding_model_id(ctx, kinds)
     units, vectors = load_units(ctx, kinds, model_id)
+    texts = units.text.tolist()
+
+    # 1. guided themes take the units close enough to them
+    local = np.full(len(units), OUTLIER_THEME, dtype=np.int64)     # local theme index, see `keys`
+    similarity = np.zeros(len(units))
+    keys: list[tuple[str, int]] = []                                 # local index -> (kind, index in kind)
+    if guided:
+        seed_vecs = seed_vectors(ctx, guided, model_id)
+        lexical = lexical_matches(texts, guided)
+        sims = guided_similarity(vectors, seed_vecs, cfg.guided_top_k, lexical, cfg.guided_lexical_bonus)
+        g_assign, g_score = assign_guided(sims, cfg.guided_threshold)
+        keys += [("guided", g) for g in range(len(guided))]
+        local[g_assign >= 0] = g_assign[g_assign >= 0]
+        similarity[g_assign >= 0] = g_score[g_assign >= 0]
+    # 2. the theme model clusters the rest
+    rest = np.flatnonzero(local == OUTLIER_THEME)
     model = registry.resolve("themes", cfg.backend).from_config(cfg)
-    fit = model.fit(units.text.tolist(), vectors if vectors is not None else np.zeros((0, 0), np.float32))
-    themes, unit_themes = to_rows(ctx.run_id, units, vectors, fit, cfg.n_quotes)
-    # Replace, not merge: a re-fit can produce fewer themes, and stale theme rows must not survive.
-    ctx.store.delete("unit_themes", "run_id = ?", [ctx.run_id])
-    ctx.store.delete("themes", "run_id = ?", [ctx.run_id])
+    fit = model.fit([texts[i] for i in rest], vectors[rest] if len(rest) else np.zeros((0, 0), np.float32))
+    offset = len(keys)
+    discovered_ids = sorted({int(t) for t in fit.assignments if t != OUTLIER_THEME})
+    keys += [("discovered", t) for t in discovered_ids]
+    position = {t: offset + i for i, t in enumerate(discovered_ids)}
+    for unit, t in zip(rest, fit.assignments):
+        if t != OUTLIER_THEME:
+            local[unit] = position[int(t)]
+    # 3. units that fit no discovered theme go to "other" (never forced)
+    for t in discovered_ids:
+        members = np.flatnonzero(local == position[t])
+        cos = vectors[members] @ centroid(vectors[members])
+        similarity[members] = cos
+        local[members[cos < cfg.other_threshold]] = OUTLIER_THEME
+    present = [i for i in range(len(keys)) if np.any(local == i)]
+    # 4. stable ids from the registry
+    known = load_registry(ctx)
+    cents = np.stack([centroid(vectors[local == i]) for i in present]) if present else np.zeros((0, vectors.shape[1]))
+    order = sorted(range(len(present)), key=lambda j: (keys[present[j]][0] != "guided", keys[present[j]][1]
+                   if keys[present[j]][0] == "guided" else -int(np.sum(local == present[j])),
+                   units.unit_id[local == present[j]].min()))
+    p_kinds = [keys[present[j]][0] for j in order]
+    p_keys = [f"guided:{guided[keys[present[j]][1]].name}" if p_kinds[n] == "guided" else None
+              for n, j in enumerate(order)]
+    ids, matched = match_ids(cents[order], p_kinds, p_keys, known, cfg.match_threshold)
+    stable_of = {present[j]: ids[n] for n, j in enumerate(order)}
+    assignments = np.array([stable_of.get(int(x), OUTLIER_THEME) for x in local], dtype=np.int64)
+    info = {ids[n]: {"kind": p_kinds[n], "key": p_keys[n], "centroid": cents[j], "matched": matched[n],
+                     "name": guided[keys[present[j]][1]].name if p_kinds[n] == "guided" else None,
+                     "seeds": guided[keys[present[j]][1]].seeds if p_kinds[n] == "guided" else None}
+            for n, j in enumerate(order)}
+    # 5. labels (matched themes keep their registered label while it is still grounded), quotes, summaries
+    fixed = {k.theme_id: k.label for k in known if k.theme_id in info and k.label}
+    described = describe_themes(texts, assignments, tuple(cfg.ngram_range), cfg.top_n_words, cfg.label_max_df,
+                                outlier=OUTLIER_THEME, fixed_labels=fixed,
+                                seed_phrases={t: v["seeds"] for t, v in info.items() if v["seeds"]})
+    themes, unit_themes = to_rows(ctx.run_id, units, vectors, assignments, similarity, described, info, cfg)
+    parents = parent_rows(ctx.run_id, units, vectors, assignments, themes, known, cfg)
+    if not parents.empty:
+        parent_of = {c: int(p.theme_id) for p in parents.itertuples() for c in p.children}
+        themes["parent_id"] = pd.array([parent_of.get(int(t)) for t in themes.theme_id], dtype="Int32")
+        themes = pd.concat([themes, parents.drop(columns=["children"])], ignore_index=True)
     ctx.store.upsert("themes", themes)
     ctx.store.upsert("unit_themes", unit_themes)
+    changes = record_changes(ctx, themes, cfg.match_threshold)
+    update_registry(ctx, themes, known)
+    leaf = themes[themes.kind.isin(["guided", "discovered"])]
     return {
         "units": len(units),
-        "themes": int(sum(1 for t in fit.themes if t.theme_id != OUTLIER_THEME)),
-        "outlier_share": float(fit.details.get("outlier_share", 0.0)),
+        "themes": int(len(leaf)),
+        "guided_themes": int((leaf.kind == "guided").sum()),
+        "discovered_themes": int((leaf.kind == "discovered").sum()),
+        "parent_themes": int((themes.kind == "parent").sum()),
+        "guided_units": int(leaf.loc[leaf.kind == "guided", "n_units"].sum()),
+        "guided_source": str(cfg.guided_path) if guided else "none",
+        "other_units": int(np.sum(assignments == OUTLIER_THEME)),
+        "outlier_share": float(np.mean(assignments == OUTLIER_THEME)),
         "strategy": fit.strategy,
+        "changes": {c: int(sum(1 for x in changes if x["change"] == c)) for c in ("new", "merged", "split", "gone")},
         "theme_model_id": model.model_id,
         "embedding_model_id": model_id,
     }
 
 
+def _clear_run(ctx: StageContext) -> None:
+    # Replace, not merge: a re-fit can produce fewer themes, and stale theme rows must not survive.
+    for table in ("unit_themes", "themes", "theme_changes"):
+        ctx.store.delete(table, "run_id = ?", [ctx.run_id])
+
+
+def seed_vectors(ctx: StageContext, guided: list, model_id: str) -> list[np.ndarray]:
+    """(seeds, dim) vectors per guided theme, from the embeddings cache (text hash + model id) or embedded now.
+
+    Seeds are embedded by the embed stage's configured embedder (`commentminer.embed.stage.build_embedder`: the
+    one stage-to-stage import, for seed phrases only), so they share the units' vector space; a mismatch between
+    its model id and the units' is an error rather than silently comparing two spaces.
+    """
+    texts = sorted({s for g in guided for s in g.seeds})
+    hashes = {t: sha256_text(t) for t in texts}
+    cached = ctx.store.query(
+        f"SELECT text_hash, vector FROM embeddings WHERE model_id = ? AND text_hash IN ({_placeholders(texts)})",
+        [model_id, *hashes.values()],
+    )
+    found = {h: np.asarray(v, np.float32) for h, v in zip(cached.text_hash, cached.vector)}
+    missing = [t for t in texts if hashes[t] not in found]
+    if missing:
+        from ..embed.stage import build_embedder
+
+        embedder = build_embedder(ctx)
+        if embedder.model_id != model_id:
+            raise CommentminerError(
+                f"themes: units are embedded with '{model_id}' but [embed] is now '{embedder.model_id}'; "
+                "re-run the embed stage so guided seed phrases and units share one model"
+            )
+        vecs = np.asarray(embedder.embed(missing), np.float32)
+        ctx.store.upsert("embeddings", pd.DataFrame({
+            "text_hash": [hashes[t] for t in missing], "model_id": model_id, "dim": vecs.shape[1],
+            "vector": [v.tolist() for v in vecs],
+        }))
+        found.update({hashes[t]: v for t, v in zip(missing, vecs)})
+    return [np.stack([found[hashes[s]] for s in g.seeds]) for g in guided]
+
+
+def load_registry(ctx: StageContext) -> list[Known]:
+    frame = ctx.store.read("theme_registry", "true ORDER BY theme_id")
+    return [Known(int(r.theme_id), str(r.kind), r.key if isinstance(r.key, str) else None, str(r.label or ""),
+                  _vector(r.centroid))
+            for r in frame.itertuples()]
+
+
+def _vector(value) -> np.ndarray:
+    """A stored FLOAT[] as a float64 array; null (a store written before centroids were kept) -> empty."""
+    if value is None or (not hasattr(value, "__len__") and pd.isna(value)):
+        return np.zeros(0)
+    return np.asarray(value, np.float64)
+
+
+def previous_run(ctx: StageContext) -> str | None:
+    """The latest other run with themes (by the runs table's start time, else by run id)."""
+    found = ctx.store.query(
+        "SELECT t.run_id FROM themes t LEFT JOIN runs r ON r.run_id = t.run_id WHERE t.run_id <> ? "
+        "GROUP BY t.run_id ORDER BY max(r.started_at) DESC NULLS LAST, t.run_id DESC LIMIT 1", [ctx.run_id])
+    return None if found.empty else str(found.iloc[0, 0])
+
+
+def record_changes(ctx: StageContext, themes: pd.DataFrame, threshold: float) -> list[dict]:
+    prev_id = previous_run(ctx)
+    if prev_id is None:
+        return []
+    leaf_kinds = ("guided", "discovered")
+    prev = ctx.store.query(
+        "SELECT theme_id, kind, label, centroid FROM themes WHERE run_id = ? AND kind IN ('guided', 'discovered')",
+        [prev_id])
+    def known(frame):
+        return [Known(int(r.theme_id), str(r.kind), None, str(r.label),
+                      _vector(r.centroid)) for r in frame.itertuples()]
+    changes = change_log(known(prev), known(themes[themes.kind.isin(leaf_kinds)]), threshold)
+    if changes:
+        ctx.store.upsert("theme_changes", pd.DataFrame([
+            {"run_id": ctx.run_id, "seq": i, "previous_run_id": prev_id, **c} for i, c in enumerate(changes)]))
+    return changes
+
+
+def update_registry(ctx: StageContext, themes: pd.DataFrame, known: list[Known]) -> None:
+    first = {k.theme_id for k in known}
+    existing = ctx.store.read("theme_registry")
+    first_run = dict(zip(existing.theme_id.astype(int), existing.first_run)) if len(existing) else {}
+    rows = [{
+        "theme_id": int(r.theme_id), "kind": r.kind,
+        "key": f"guided:{r.name}" if r.kind == "guided" else None,
+        "label": r.label, "centroid": list(r.centroid),
+        "first_run": first_run.get(int(r.theme_id), ctx.run_id) if int(r.theme_id) in first else ctx.run_id,
+        "last_run": ctx.run_id, "n_units": int(r.n_units),
+    } for r in themes.itertuples() if r.kind != "other"]
+    if rows:
+        ctx.store.upsert("theme_registry", pd.DataFrame(rows))
+
+
+def _counts(members: pd.DataFrame) -> dict:
+    return {"n_units": int(len(members)), "n_comments": int(members.comment_id.dropna().nunique()),
+            "n_commenters": int(members.commenter_id.dropna().nunique())}
+
+
 def to_rows(
-    run_id: str, units: pd.DataFrame, vectors: np.ndarray | None, fit: ThemeFit, n_quotes: int
+    run_id: str, units: pd.DataFrame, vectors: np.ndarray, assignments: np.ndarray, similarity: np.ndarray,
+    described: dict, info: dict, cfg,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`themes` and `unit_themes` frames (schema columns) for one fit over `units` (in fit order)."""
-    if len(units) == 0:
-        return pd.DataFrame(), pd.DataFrame()
-    assignments = fit.assignments
+    """`themes` and `unit_themes` frames (schema columns) for the leaf themes and "other"."""
     attributed = (units.commenter_name.notna() | units.speaker.notna()).tolist()
     priority = unit_priority(units.kind.tolist(), attributed)
     quote_rank = np.full(len(units), np.nan)
-    for quotes in quotes_by_theme(vectors, assignments, n_quotes, priority, skip=(OUTLIER_THEME,)).values():
+    for quotes in quotes_by_theme(vectors, assignments, cfg.n_quotes, priority, skip=(OUTLIER_THEME,)).values():
         quote_rank[quotes] = np.arange(1, len(quotes) + 1)
     unit_themes = pd.DataFrame({
         "run_id": run_id,
         "unit_id": units.unit_id.to_numpy(),
         "theme_id": assignments.astype(np.int32),
-        "probability": fit.probabilities.astype(np.float64),
+        "probability": np.clip(np.where(assignments == OUTLIER_THEME, 0.0, similarity), 0.0, 1.0),
         "quote_rank": pd.array(quote_rank, dtype="Int32"),
     })
+    texts = units.text.tolist()
     rows = []
-    for info in fit.themes:
-        members = units[assignments == info.theme_id]
+    for theme_id in sorted(described):
+        label, keywords = described[theme_id]
+        mask = assignments == theme_id
+        members = np.flatnonzero(mask)
+        meta = info.get(theme_id, {})
+        summary = pick_summary(vectors, members, texts, cfg.summary_sentences) if theme_id != OUTLIER_THEME else []
         rows.append({
-            "run_id": run_id,
-            "theme_id": int(info.theme_id),
-            "label": info.label,
-            "keywords": list(info.keywords),
-            "kind": "other" if info.theme_id == OUTLIER_THEME else "discovered",
-            "n_units": int(len(members)),
-            "n_comments": int(members.comment_id.dropna().nunique()),
-            "n_commenters": int(members.commenter_id.dropna().nunique()),
+            "run_id": run_id, "theme_id": int(theme_id), "label": label, "keywords": list(keywords),
+            "kind": meta.get("kind", "other"), **_counts(units[mask]),
+            "name": meta.get("name"), "parent_id": None,
+            "summary": " ".join(texts[i] for i in summary) or None,
+            "summary_unit_ids": [str(units.unit_id.iloc[i]) for i in summary],
+            "centroid": centroid(vectors[members]).astype(float).tolist(),
+            "matched_similarity": meta.get("matched"),
         })
     return pd.DataFrame(rows), unit_themes
+
+
+def parent_rows(
+    run_id: str, units: pd.DataFrame, vectors: np.ndarray, assignments: np.ndarray, themes: pd.DataFrame,
+    known: list[Known], cfg,
+) -> pd.DataFrame:
+    """Parent themes over the leaf themes (kind "parent"), with a `children` column of leaf ids."""
+    leaves = themes[themes.kind.isin(["guided", "discovered"])].sort_values("theme_id")
+    if cfg.parent_fanout < 2 or len(leaves) == 0:
+        return pd.DataFrame()
+    leaf_ids = leaves.theme_id.astype(int).tolist()
+    groups = group_leaves(np.stack([np.asarray(c, np.float64) for c in leaves.centroid]), cfg.parent_fanout)
+    if not groups:
+        return pd.DataFrame()
+    children = [[leaf_ids[i] for i in g] for g in groups]
+    cents = np.stack([centroid(vectors[np.isin(assignments, c)]) for c in children])
+    taken = [Known(t, "taken", None, "", np.zeros(0)) for t in leaf_ids]  # this run's new leaf ids are in use
+    ids, matched = match_ids(cents, ["parent"] * len(children), [None] * len(children), [*known, *taken],
+                             cfg.match_threshold)
+    parent_of = {leaf: pid for pid, group in zip(ids, children) for leaf in group}
+    upper = np.array([parent_of.get(int(t), int(t)) for t in assignments])
+    unparented = [t for t in leaf_ids if t not in parent_of]
+    fixed = {k.theme_id: k.label for k in known if k.kind == "parent" and k.theme_id in ids and k.label}
+    described = describe_themes(units.text.tolist(), upper, tuple(cfg.ngram_range), cfg.top_n_words,
+                                cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented)
+    texts = units.text.tolist()
+    rows = []
+    for pid, group, cent, sim in zip(ids, children, cents, matched):
+        mask = np.isin(assignments, group)
+        summary = pick_summary(vectors, np.flatnonzero(mask), texts, cfg.summary_sentences)
+        label, keywords = described[pid]
+        rows.append({
+            "run_id": run_id, "theme_id": int(pid), "label": label, "keywords": keywords, "kind": "parent",
+            **_counts(units[mask]), "name": None, "parent_id": None,
+            "summary": " ".join(texts[i] for i in summary) or None,
+            "summary_unit_ids": [str(units.unit_id.iloc[i]) for i in summary],
+            "centroid": cent.astype(float).tolist(), "matched_similarity": sim, "children": group,
+        })
+    return pd.DataFrame(rows)
 
 
 def _placeholders(values: list) -> str:
