@@ -105,17 +105,86 @@ def theme_summary(store: Store, run_id: str, sentiment_backend: str | None) -> p
     """
     frame = store.query(
         f"""
-        SELECT t.theme_id, t.label, t.keywords, t.kind, t.n_units, t.n_comments, t.n_commenters, {_SHARES}
+        WITH leaf AS (  -- a parent theme's units are its children's units
+            SELECT ut.unit_id, ut.theme_id FROM unit_themes ut WHERE ut.run_id = ?
+            UNION ALL
+            SELECT ut.unit_id, c.parent_id FROM unit_themes ut
+            JOIN themes c ON c.run_id = ut.run_id AND c.theme_id = ut.theme_id
+            WHERE ut.run_id = ? AND c.parent_id IS NOT NULL
+        )
+        SELECT t.theme_id, t.label, t.keywords, t.kind, t.n_units, t.n_comments, t.n_commenters,
+               t.name, t.parent_id, t.summary, t.summary_unit_ids,
+               t.n_units / nullif(sum(t.n_units) FILTER (WHERE t.kind <> 'parent') OVER (), 0) AS share_units,
+               {_SHARES}
         FROM themes t
-        LEFT JOIN unit_themes ut ON ut.run_id = t.run_id AND ut.theme_id = t.theme_id
+        LEFT JOIN leaf ut ON ut.theme_id = t.theme_id
         LEFT JOIN sentiment s ON s.target_kind = 'unit' AND s.target_id = ut.unit_id AND s.backend_id = ?
         WHERE t.run_id = ?
-        GROUP BY t.theme_id, t.label, t.keywords, t.kind, t.n_units, t.n_comments, t.n_commenters
+        GROUP BY t.theme_id, t.label, t.keywords, t.kind, t.n_units, t.n_comments, t.n_commenters,
+                 t.name, t.parent_id, t.summary, t.summary_unit_ids
         ORDER BY t.theme_id = -1, t.n_units DESC, t.theme_id
         """,
-        [sentiment_backend, run_id],
+        [run_id, run_id, sentiment_backend, run_id],
     )
-    frame["keywords"] = [[str(k) for k in kws] if kws is not None else [] for kws in frame["keywords"]]
+    for column in ("keywords", "summary_unit_ids"):
+        frame[column] = [[str(k) for k in kws] if _is_list(kws) else [] for kws in frame[column]]
+    return frame
+
+
+PERIOD_FORMATS = {"month": "%Y-%m", "quarter": None, "year": "%Y"}
+
+
+def theme_periods(store: Store, run_id: str, period: str = "quarter") -> pd.DataFrame:
+    """Theme prevalence per period: theme_id, period ("2011-Q3", "2011-09", "2011"; "undated" when neither the
+    comment nor its article has a date), n_units, n_comments, n_commenters, share_units (of all themed units in
+    that period). A unit's date is its comment's date, else its article's publication date. Parent themes count
+    their children's units.
+    """
+    if period not in PERIOD_FORMATS:
+        raise StoreError(f"unknown theme period '{period}' (use month, quarter or year)")
+    label = ("strftime(d, '%Y') || '-Q' || quarter(d)" if period == "quarter"
+             else f"strftime(d, '{PERIOD_FORMATS[period]}')")
+    return store.query(
+        f"""
+        WITH dated AS (
+            SELECT ut.unit_id, ut.theme_id, u.comment_id, c.commenter_id,
+                   coalesce(c.published, a.published) AS d
+            FROM unit_themes ut
+            JOIN units u ON u.unit_id = ut.unit_id
+            LEFT JOIN comments c ON c.comment_id = u.comment_id
+            LEFT JOIN articles a ON a.article_id = u.article_id
+            WHERE ut.run_id = ?
+        ),
+        leaf AS (
+            SELECT theme_id, unit_id, comment_id, commenter_id,
+                   CASE WHEN d IS NULL THEN 'undated' ELSE {label} END AS period
+            FROM dated
+        ),
+        tagged AS (
+            SELECT * FROM leaf
+            UNION ALL
+            SELECT t.parent_id, l.unit_id, l.comment_id, l.commenter_id, l.period
+            FROM leaf l JOIN themes t ON t.run_id = ? AND t.theme_id = l.theme_id WHERE t.parent_id IS NOT NULL
+        ),
+        per_period AS (SELECT period, count(*) AS n FROM leaf GROUP BY period)
+        SELECT g.theme_id, g.period, count(*) AS n_units, count(DISTINCT g.comment_id) AS n_comments,
+               count(DISTINCT g.commenter_id) AS n_commenters, count(*) / any_value(p.n) AS share_units
+        FROM tagged g JOIN per_period p ON p.period = g.period
+        GROUP BY g.theme_id, g.period
+        ORDER BY g.theme_id, g.period = 'undated', g.period
+        """,
+        [run_id, run_id],
+    )
+
+
+def theme_changes(store: Store, run_id: str) -> pd.DataFrame:
+    """The run's change log against the previous run: seq, previous_run_id, change, from_ids, to_ids, detail."""
+    frame = store.query(
+        "SELECT seq, previous_run_id, change, from_ids, to_ids, detail FROM theme_changes WHERE run_id = ? ORDER BY seq",
+        [run_id],
+    )
+    for column in ("from_ids", "to_ids"):
+        frame[column] = [[int(i) for i in ids] if _is_list(ids) else [] for ids in frame[column]]
     return frame
 
 
@@ -254,6 +323,10 @@ def units_table(store: Store, run_id: str, sentiment_backend: str | None) -> pd.
 def unit_themes_table(store: Store, run_id: str) -> pd.DataFrame:
     """The run's unit_themes rows (schema columns) ordered by theme then unit."""
     return store.read("unit_themes", "run_id = ? ORDER BY theme_id, unit_id", [run_id])
+
+
+def _is_list(value: object) -> bool:
+    return hasattr(value, "__len__") and not isinstance(value, str)
 
 
 def _num(value: object) -> float | None:

@@ -12,7 +12,9 @@ KEYWORD_SEPARATOR = "; "
 def themes_for_csv(themes: pd.DataFrame) -> pd.DataFrame:
     """Themes with their keyword list joined by "; " (lists do not survive a CSV round trip)."""
     frame = themes.copy()
-    frame["keywords"] = [KEYWORD_SEPARATOR.join(kws) for kws in frame["keywords"]]
+    for column in ("keywords", "summary_unit_ids"):
+        if column in frame:
+            frame[column] = [KEYWORD_SEPARATOR.join(kws) for kws in frame[column]]
     return frame
 
 

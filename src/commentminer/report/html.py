@@ -41,6 +41,9 @@ class ReportData:
     min_commenters: int
     interval_method: str
     exports: dict[str, str] = field(default_factory=dict)   # name -> path relative to report.html
+    periods: pd.DataFrame = field(default_factory=pd.DataFrame)   # aggregate.theme_periods
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)   # aggregate.theme_changes
+    period_name: str = "quarter"
 
 
 def render_report(data: ReportData) -> str:
@@ -59,10 +62,16 @@ def context(data: ReportData) -> dict[str, Any]:
     """Template variables: plain dicts/lists (NaN -> None) plus the SVG charts."""
     themes = records(data.themes)
     quotes = records(data.quotes)
+    periods = records(data.periods)
     for theme in themes:
+        theme.setdefault("kind", "discovered")
+        theme["title"] = theme.get("name") or theme["label"]
         theme["quotes"] = [quote_view(q) for q in quotes if q["theme_id"] == theme["theme_id"]]
+        theme["periods"] = [p for p in periods if p["theme_id"] == theme["theme_id"]]
         theme["bar"] = svg.share_bar(theme["share_negative"], theme["share_neutral"], theme["share_positive"],
-                                     int(theme["n_scored"] or 0), str(theme["label"]))
+                                     int(theme["n_scored"] or 0), str(theme["title"]))
+    tree, other = theme_tree(themes)
+    leaves = [t for t in themes if t["kind"] != "parent"]
     regions = records(data.regions)
     articles, articles_hidden = capped(data.articles)
     quarantined, quarantined_hidden = capped(data.quarantined)
@@ -73,7 +82,12 @@ def context(data: ReportData) -> dict[str, Any]:
         "run": run,
         "overview": data.overview,
         "themes": themes,
-        "theme_chart": svg.theme_shares_chart(themes) if themes else None,
+        "theme_tree": tree,
+        "other_theme": other,
+        "n_themed_units": sum(int(t["n_units"] or 0) for t in leaves),
+        "changes": records(data.changes),
+        "period_name": data.period_name,
+        "theme_chart": svg.theme_shares_chart([{**t, "label": t["title"]} for t in leaves]) if leaves else None,
         "regions": regions,
         "region_chart": svg.region_chart(regions, data.min_commenters) if regions else None,
         "articles": articles, "articles_hidden": articles_hidden,
@@ -89,6 +103,18 @@ def context(data: ReportData) -> dict[str, Any]:
         "max_quote_chars": MAX_QUOTE_CHARS,
         "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
     }
+
+
+def theme_tree(themes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Top-level themes (parents with their `children`, then themes without a parent), biggest first, and the
+    "other" theme (units that fit no theme) separately."""
+    ids = {t["theme_id"] for t in themes}
+    for theme in themes:
+        theme["children"] = sorted((c for c in themes if c.get("parent_id") == theme["theme_id"]),
+                                   key=lambda c: (-(c["n_units"] or 0), c["theme_id"]))
+    top = [t for t in themes if t["kind"] != "other" and (t.get("parent_id") is None or t["parent_id"] not in ids)]
+    other = next((t for t in themes if t["kind"] == "other"), None)
+    return sorted(top, key=lambda t: (-(t["n_units"] or 0), t["theme_id"])), other
 
 
 def quote_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -108,6 +134,7 @@ def quote_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "text": text, "cut": len(str(row["text"] or "")) > MAX_QUOTE_CHARS,
         "who": who, "where": where, "role": role, "article_title": row.get("article_title"),
+        "unit_id": row.get("unit_id"),
         "label": row.get("label"), "score": row.get("score"),
     }
 

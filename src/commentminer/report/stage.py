@@ -59,6 +59,9 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
         min_commenters=cfg.min_commenters,
         interval_method=agg.INTERVAL_METHOD,
         exports={name: path.relative_to(out_dir).as_posix() for name, path in paths.items()},
+        periods=agg.theme_periods(store, run_id, cfg.theme_period),
+        changes=agg.theme_changes(store, run_id),
+        period_name=cfg.theme_period,
     )
     report_path = out_dir / "report.html"
     report_path.write_text(render_report(data), encoding="utf-8")
