@@ -104,6 +104,30 @@ def ingest(
     return stats
 
 
+def scrape(
+    urls: Sequence[str], sitemap: str | None = None, config: Config | str | Path | None = None,
+    db: str | Path | None = None, log: Log = _quiet,
+) -> dict[str, dict]:
+    """Fetch web pages politely (robots.txt, per-host delay, retries, size cap) into `sources`, then parse them.
+
+    Raw responses are kept on disk ([scrape] raw_dir), so a re-parse never re-fetches; a re-scrape sends
+    conditional requests, and an interrupted crawl resumes where it stopped. Returns per-stage counts.
+    """
+    from .context import StageContext
+    from .store import Store
+
+    cfg = _config(config)
+    with Store(db or cfg.store.path) as store:
+        ctx = StageContext.create(store, cfg)
+        stats = {"scrape": _stage("commentminer.ingest.scrape:scrape")(ctx, list(urls), sitemap)}
+        log(f"scrape: {_fmt(stats['scrape'])}")
+        stats["parse"] = _stage("commentminer.parse.stage:run")(ctx)
+        log(f"parse: {_fmt(stats['parse'])}")
+        for message in ctx.quarantine.messages:
+            log(f"quarantined: {message}")
+    return stats
+
+
 def analyse(config: Config | str | Path | None = None, db: str | Path | None = None, log: Log = _quiet) -> str:
     """Run segment, voices, embed, sentiment, regions and themes over everything in the store; return the run id.
 

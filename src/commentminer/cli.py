@@ -89,8 +89,38 @@ def ingest(
     cfg = _load(config, set_, quiet)
     stats = api.ingest(paths, config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log, fmt=fmt,
                        column_map=parse_column_map(column_map))
+    quarantined = stats["ingest"].get("quarantined", 0) + stats["parse"].get("quarantined", 0)
     typer.echo(f"ingested into {_db(cfg, db)}: {stats['parse'].get('articles', 0)} articles, "
-               f"{stats['parse'].get('comments', 0)} comments")
+               f"{stats['parse'].get('comments', 0)} comments"
+               + (f"; {quarantined} item(s) quarantined (see the errors table)" if quarantined else ""))
+
+
+@app.command()
+def scrape(
+    urls: Annotated[Optional[list[str]], typer.Argument(help="Page URLs to fetch (http/https).")] = None,
+    urls_file: Annotated[Optional[Path], typer.Option("--urls", help="File with one URL per line (# comments allowed).")] = None,
+    sitemap: Annotated[Optional[str], typer.Option("--sitemap", help="Sitemap (or sitemap index) URL whose pages to fetch.")] = None,
+    config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Fetch pages politely (robots.txt, per-host delay, retries) into the store, then parse them.
+
+    Re-running resumes an interrupted crawl; after a finished one it re-checks pages with conditional requests.
+    """
+    cfg = _load(config, set_, quiet)
+    all_urls = list(urls or [])
+    if urls_file is not None:
+        try:
+            lines = urls_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommentminerError(f"{urls_file}: cannot read the URL list ({exc})") from None
+        all_urls += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not all_urls and not sitemap:
+        raise CommentminerError("scrape: give page URLs, --urls FILE or --sitemap URL")
+    stats = api.scrape(all_urls, sitemap, config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
+    crawl = stats["scrape"]
+    typer.echo(f"scraped into {_db(cfg, db)}: {crawl['fetched']} fetched, {crawl['not_modified']} not modified, "
+               f"{crawl['skipped']} skipped, {crawl['failed']} failed, {crawl['pending']} pending; "
+               f"{stats['parse'].get('articles', 0)} articles, {stats['parse'].get('comments', 0)} comments parsed")
 
 
 @app.command()

@@ -36,6 +36,29 @@ class IngestConfig(_Section):
     fallback_encoding: str = "cp1252"
 
 
+class ScrapeConfig(_Section):
+    user_agent: str = "commentminer/0.1"
+    contact: str = ""
+    delay_seconds: float = Field(1.0, ge=0)
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+    backoff_seconds: float = Field(1.0, ge=0)
+    max_retry_wait_seconds: float = Field(120.0, ge=0)
+    max_bytes: int = Field(5_000_000, gt=0)
+    max_redirects: int = Field(5, ge=0)
+    accept_formats: list[Literal["html", "text_dump", "csv", "jsonl"]] = ["html", "text_dump", "csv", "jsonl"]
+    raw_dir: str = ""
+    max_pages: int = Field(0, ge=0)
+    sitemap_max_depth: int = Field(2, ge=0)
+    sitemap_max_bytes: int = Field(10_000_000, gt=0)
+
+
+DEFAULT_PARSERS = {
+    "text_dump": "text_dump.v1", "html": "html.v1", "csv": "table.v1", "jsonl": "table.v1",
+    "parquet": "table.v1", "disqus_xml": "disqus.v1",
+}
+
+
 DEFAULT_PARSERS = {
     "text_dump": "text_dump.v1", "html": "html.v1", "csv": "table.v1", "jsonl": "table.v1",
     "parquet": "table.v1", "disqus_xml": "disqus.v1",
@@ -118,6 +141,7 @@ class Config(_Section):
     store: StoreConfig = StoreConfig()
     run: RunConfig = RunConfig()
     ingest: IngestConfig = IngestConfig()
+    scrape: ScrapeConfig = ScrapeConfig()
     parse: ParseConfig = ParseConfig()
     segment: SegmentConfig = SegmentConfig()
     voices: VoicesConfig = VoicesConfig()

@@ -218,9 +218,44 @@ ERRORS = _table(
     ("created_at", "TIMESTAMP"),
 )
 
+# Scrape crawls: one row per crawl of a list of start URLs and/or a sitemap. The next scrape of the same inputs
+# resumes an unfinished crawl (finished_at null) and starts a new generation after a finished one.
+CRAWLS = _table(
+    "crawls", ("crawl_id",),
+    ("crawl_id", "VARCHAR"),       # hash of crawl_key + generation
+    ("crawl_key", "VARCHAR"),      # hash of the start URLs and sitemap URL
+    ("generation", "INTEGER"),     # 1 for the first crawl of these inputs, then 2, 3, ...
+    ("started_at", "TIMESTAMP"),
+    ("finished_at", "TIMESTAMP"),  # null while the crawl is unfinished (interrupted or stopped at max_pages)
+    ("stats_json", "VARCHAR"),     # counts of the latest scrape call of this crawl
+)
+
+# A crawl's frontier and the outcome per URL: resuming skips what is done; conditional requests (ETag,
+# Last-Modified) are built from the last fetch of a URL; bodies are in the raw store under sha256.
+CRAWL_URLS = _table(
+    "crawl_urls", ("crawl_id", "url"),
+    ("crawl_id", "VARCHAR"),
+    ("url", "VARCHAR"),            # the URL as requested (before redirects)
+    ("kind", "VARCHAR"),           # "page" | "sitemap" | "robots"
+    ("position", "INTEGER"),       # crawl order: start URLs first, then sitemap entries as found
+    ("depth", "INTEGER"),          # sitemap nesting depth of the sitemap that listed it (0 = given by the user)
+    ("status", "VARCHAR"),         # "pending" | "fetched" | "not_modified" | "skipped" | "failed"; robots also
+                                   # "missing" (4xx: allow all) | "unavailable" (5xx/unreachable: disallow all)
+    ("http_status", "INTEGER"),
+    ("final_url", "VARCHAR"),      # after redirects
+    ("content_type", "VARCHAR"),   # the response's Content-Type header
+    ("sha256", "VARCHAR"),         # body in the raw store
+    ("source_id", "VARCHAR"),      # the sources row made from it (pages)
+    ("etag", "VARCHAR"),
+    ("last_modified", "VARCHAR"),
+    ("reason", "VARCHAR"),         # why skipped/failed (as in `errors`), else null
+    ("fetched_at", "TIMESTAMP"),
+)
+
 ALL_TABLES: tuple[Table, ...] = (
     SOURCES, SOURCE_PARSES, ARTICLES, COMMENTS, UNITS, EMBEDDINGS, THEMES, UNIT_THEMES, SENTIMENT, REGIONS, RUNS, ERRORS,
     THEME_REGISTRY, THEME_CHANGES,
+    CRAWLS, CRAWL_URLS,
 )
 TABLES: dict[str, Table] = {t.name: t for t in ALL_TABLES}
 
