@@ -56,9 +56,18 @@ def embedding_model_id(ctx: StageContext, unit_kinds: list[str]) -> str:
     return str(found.model_id.iloc[0])
 
 
+# An article unit overlapping a quote unit of the same article (quote units span one or more article sentences).
+COVERED_BY_QUOTE = (
+    "(u.kind = 'article' AND EXISTS (SELECT 1 FROM units q WHERE q.kind = 'quote' AND q.article_id = u.article_id "
+    "AND q.char_start < u.char_end AND u.char_start < q.char_end))"
+)
+
+
 def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Units of `unit_kinds` ordered by unit_id with commenter info, and their (n, dim) float32 vectors.
 
+    When quoted voices are themed, an article sentence that a quote unit covers is left out: the quote unit
+    stands for it (with its speaker and place), so the sentence is not counted twice.
     Raises CommentminerError when some units have no vector for `model_id` (themes on a subset would silently
     undercount).
     """
@@ -67,7 +76,8 @@ def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str) -> tuple
         "c.commenter_id, e.vector "
         "FROM units u LEFT JOIN comments c ON c.comment_id = u.comment_id "
         "LEFT JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ? "
-        f"WHERE u.kind IN ({_placeholders(unit_kinds)}) ORDER BY u.unit_id",
+        f"WHERE u.kind IN ({_placeholders(unit_kinds)}) AND NOT {COVERED_BY_QUOTE if 'quote' in unit_kinds else 'false'} "
+        "ORDER BY u.unit_id",
         [model_id, *unit_kinds],
     )
     missing = int(frame.vector.isna().sum()) if len(frame) else 0
