@@ -191,15 +191,14 @@ def test_quotes_prefer_attributed_reader_voices():
 
 
 @pytest.mark.slow
-def test_large_corpus_uses_umap_hdbscan_and_is_deterministic():
+def test_larger_corpus_uses_umap_kmeans_with_chosen_k_and_is_deterministic():
     texts, vecs, truth = blob_corpus(n_per_blob=100, seed=3)
     model = BertopicThemeModel(seed=11, small_corpus_max_units=200, min_topic_size=15)
     fit = model.fit(texts, vecs)
-    assert fit.strategy == "large:umap+hdbscan"
-    assert 0.0 <= fit.details["outlier_share"] < 0.5
-    clustered = fit.assignments != -1
-    _purity_map(fit.assignments[clustered], truth[clustered])
-    assert fit.details["n_themes"] >= 3
+    assert fit.strategy.startswith("medium:umap5+kmeans(k=3,") and fit.details["chosen_k"] == 3
+    assert fit.details["outlier_share"] == 0.0
+    _purity_map(fit.assignments, truth)
+    assert fit.details["n_themes"] == 3
     again = model.fit(texts, vecs)
     assert np.array_equal(again.assignments, fit.assignments)
     assert [t.label for t in again.themes] == [t.label for t in fit.themes]

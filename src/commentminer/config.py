@@ -106,6 +106,8 @@ class ThemesConfig(_Section):
     small_corpus_units_per_theme: int = Field(12, ge=2)
     small_corpus_max_themes: int = Field(40, ge=1)
     min_topic_size: int = Field(15, ge=2)
+    max_themes: int = Field(40, ge=2)
+    fit_sample: int = Field(10_000, ge=100)
     ngram_range: tuple[int, int] = (1, 3)
     top_n_words: int = Field(10, gt=0)
     label_max_df: float = Field(0.2, gt=0, le=1)

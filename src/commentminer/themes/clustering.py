@@ -78,3 +78,127 @@ class SmallCorpusClusterer:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.argmax(np.asarray(X) @ self.cluster_centers_.T, axis=1)
+
+
+def nearest_centroid(X: np.ndarray, centers: np.ndarray, batch: int = 50_000) -> np.ndarray:
+    """Index of the most cosine-similar row of `centers` for each row of `X`, computed in batches."""
+    out = np.empty(len(X), dtype=np.int64)
+    for start in range(0, len(X), batch):
+        out[start : start + batch] = np.argmax(X[start : start + batch] @ centers.T, axis=1)
+    return out
+
+
+def select_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3,
+             score_sample: int = 3000) -> tuple[int, np.ndarray, dict]:
+    """KMeans on `Z` for every k in k_min..k_max; (best k, its labels, {k: (CH, silhouette)}).
+
+    The best k has the lowest sum of its ranks under two internal indices: Calinski-Harabasz (between- over
+    within-cluster dispersion) and the silhouette (on a seeded sample of at most `score_sample` points); ties go
+    to the smaller k. Either index alone picks near-ties at very different k on some sets (CH chose k=4 on
+    Biomedical, silhouette k=2 on AgNews); where the two agree the choice is stable. Deterministic for a fixed
+    seed. With fewer than 3 points (or no valid k) everything is one cluster.
+    """
+    import warnings
+
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import calinski_harabasz_score, silhouette_score
+
+    rng = np.random.default_rng(seed)
+    part = np.arange(len(Z)) if len(Z) <= score_sample else rng.choice(len(Z), score_sample, replace=False)
+    scores: dict[int, tuple[float, float]] = {}
+    runs: dict[int, np.ndarray] = {}
+    for k in range(max(k_min, 2), min(k_max, len(Z) - 1) + 1):
+        with warnings.catch_warnings():  # duplicate points: fewer distinct clusters than k, handled below
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            labels = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(Z)
+        if len(np.unique(labels)) < k or len(np.unique(labels[part])) < 2:
+            break  # not k distinct groups in the data: larger k cannot do better
+        scores[k] = (float(calinski_harabasz_score(Z, labels)), float(silhouette_score(Z[part], labels[part])))
+        runs[k] = labels
+    if not scores:
+        return 1, np.zeros(len(Z), dtype=np.int64), scores
+    ks = sorted(scores)
+    rank_sum = {k: 0 for k in ks}
+    for index in range(2):
+        for rank, k in enumerate(sorted(ks, key=lambda k: (-scores[k][index], k))):
+            rank_sum[k] += rank
+    best = min(ks, key=lambda k: (rank_sum[k], k))
+    return best, np.asarray(runs[best], dtype=np.int64), scores
+
+
+class SelectedKClusterer:
+    """UMAP + KMeans with the number of themes chosen from the data; a BERTopic-compatible cluster model.
+
+    Used for corpora too big for Ward (see bertopic_model.py). Steps, all seeded:
+
+    1. Fit sample: at most `fit_sample` units (a seeded random sample when the corpus is bigger; DESIGN: fit on
+       a sample at scale).
+    2. UMAP of the sample to `n_components` dimensions (cosine, n_neighbors=15, min_dist=0: BERTopic's settings).
+       Clusters in that space are tighter and closer to topics than in the raw 384-d space (measured on the
+       labelled short-text sets: KMeans at the gold k gets ACC 0.76 vs 0.68 on StackOverflow, 0.80 vs 0.77 on
+       SearchSnippets).
+    3. KMeans for every k in k_min..k_max (k_max also limited to sample / min_size); the k ranked best by
+       Calinski-Harabasz and silhouette together in the UMAP space wins (`select_k`).
+    4. Clusters smaller than `min_size` are dissolved into their nearest neighbours (cosine, 384-d).
+    5. Every unit outside the sample goes to the nearest cluster centroid in the 384-d space, in batches.
+
+    Every unit gets a theme (no outlier topic). `predict` assigns new vectors to the nearest centroid.
+    """
+
+    def __init__(self, seed: int = 42, k_min: int = 2, k_max: int = 40, min_size: int = 15,
+                 fit_sample: int = 10_000, n_components: int = 5, n_neighbors: int = 15, n_init: int = 3):
+        self.seed = seed
+        self.k_min = k_min
+        self.k_max = k_max
+        self.min_size = min_size
+        self.fit_sample = fit_sample
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.n_init = n_init
+
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> "SelectedKClusterer":
+        X = np.asarray(X, dtype=np.float32)
+        n = len(X)
+        rng = np.random.default_rng(self.seed)
+        sample = np.arange(n) if n <= self.fit_sample else np.sort(rng.choice(n, self.fit_sample, replace=False))
+        k_hi = max(self.k_min, min(self.k_max, len(sample) // max(self.min_size, 1)))
+        self.k_range_ = (self.k_min, k_hi)
+        if len(sample) <= max(self.n_components + 2, self.k_min, 3):  # too few points for UMAP: one theme
+            self.chosen_k_, chosen, self.ch_scores_ = 1, np.zeros(len(sample), dtype=np.int64), {}
+        else:
+            Z = self._reduce(X[sample])
+            self.chosen_k_, chosen, self.ch_scores_ = select_k(Z, self.k_min, k_hi, self.seed, self.n_init)
+            chosen = merge_small_clusters(X[sample], chosen, self.min_size)
+        ids = sorted(set(int(x) for x in chosen))
+        self.cluster_centers_ = centroids(X[sample], chosen, ids).astype(np.float32)
+        labels = nearest_centroid(X, self.cluster_centers_) if len(sample) < n else np.empty(n, np.int64)
+        labels[sample] = chosen
+        self.labels_ = labels
+        self.sample_size_ = len(sample)
+        self.probabilities_ = np.clip(np.sum(X * self.cluster_centers_[labels], axis=1), 0.0, 1.0)
+        return self
+
+    def _reduce(self, X: np.ndarray) -> np.ndarray:
+        import warnings
+
+        from umap import UMAP
+
+        with warnings.catch_warnings():  # "n_jobs overridden to 1 by setting random_state": intended
+            warnings.simplefilter("ignore", UserWarning)
+            return UMAP(n_neighbors=min(self.n_neighbors, len(X) - 1), n_components=self.n_components,
+                        min_dist=0.0, metric="cosine", random_state=self.seed, low_memory=False,
+                        init="spectral" if len(X) > self.n_components + 1 else "random").fit_transform(X)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return nearest_centroid(np.asarray(X, dtype=np.float32), self.cluster_centers_)
+
+    def describe(self, n_units: int) -> tuple[str, dict]:
+        """(strategy, details) after `fit`: the chosen k and how, and whether a sample was used."""
+        k = len(self.cluster_centers_)
+        how = f"umap{self.n_components}+kmeans(k={k}, CH+silhouette over k={self.k_range_[0]}..{self.k_range_[1]})"
+        details = {"chosen_k": int(self.chosen_k_), "n_themes_after_merge": int(k), "k_range": list(self.k_range_),
+                   "min_theme_size": self.min_size, "fit_sample": int(self.sample_size_)}
+        if self.sample_size_ < n_units:
+            return f"large:{how} fitted on a sample of {self.sample_size_}, rest by nearest centroid", details
+        return f"medium:{how}", details

@@ -1,0 +1,140 @@
+"""Corpus-size-aware clustering: k selection, strategies, determinism, edge inputs, benchmark metrics (fast).
+
+The full UMAP path pays numba's one-off compilation (about 40 s), so that test is marked slow.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from commentminer.themes.bertopic_model import BertopicThemeModel
+from commentminer.themes.clustering import (
+    SelectedKClusterer,
+    SmallCorpusClusterer,
+    nearest_centroid,
+    select_k,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("bench_themes", ROOT / "benchmarks" / "themes.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def blobs(k: int, per: int = 60, dim: int = 5, spread: float = 0.3, seed: int = 0):
+    """k well-separated Gaussian blobs (centres about 10 apart, as in a UMAP space)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=10.0, size=(k, dim))
+    truth = np.repeat(np.arange(k), per)
+    return centres[truth] + spread * rng.normal(size=(k * per, dim)), truth
+
+
+def sphere_blobs(k: int, per: int, dim: int = 384, spread: float = 0.5, seed: int = 0):
+    """k blobs of L2-normalised vectors (like sentence embeddings of k topics)."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(np.arange(k), per)
+    vecs = rng.normal(size=(k, dim))[truth] + spread * rng.normal(size=(k * per, dim))
+    return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32), truth
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 8, 12, 20])
+def test_select_k_recovers_k_on_separated_blobs(k):
+    Z, truth = blobs(k, seed=k)
+    chosen, labels, scores = select_k(Z, 2, 30, seed=1)
+    assert chosen == k
+    assert _benchmark().cluster_accuracy(truth, labels) == 1.0
+    assert set(scores) == set(range(2, 31))
+
+
+def test_select_k_is_deterministic_and_handles_tiny_inputs():
+    Z, _ = blobs(4, per=30)
+    first, second = select_k(Z, 2, 10, seed=3), select_k(Z, 2, 10, seed=3)
+    assert first[0] == second[0] and np.array_equal(first[1], second[1]) and first[2] == second[2]
+    assert select_k(Z[:2], 2, 10, seed=0)[0] == 1                  # no valid k: one cluster
+    k, labels, _ = select_k(np.zeros((10, 3)), 2, 5, seed=0)       # identical points never crash
+    assert len(labels) == 10
+
+
+def test_nearest_centroid_batches_match_one_shot():
+    X, _ = sphere_blobs(3, 40, dim=16)
+    centres = X[[0, 40, 80]]
+    assert np.array_equal(nearest_centroid(X, centres, batch=7), np.argmax(X @ centres.T, axis=1))
+    assert np.array_equal(nearest_centroid(X, centres)[[0, 40, 80]], [0, 1, 2])
+
+
+def test_strategy_is_chosen_by_corpus_size():
+    model = BertopicThemeModel(seed=5, small_corpus_max_units=2000, max_themes=30, fit_sample=5000,
+                               min_topic_size=15)
+    small, strategy, details = model.cluster_model(240)
+    assert isinstance(small, SmallCorpusClusterer) and strategy == "small:ward" and details["target_themes"] == 20
+    large, strategy, _ = model.cluster_model(50_000)
+    assert isinstance(large, SelectedKClusterer) and strategy.startswith("medium:")
+    assert (large.seed, large.k_max, large.fit_sample, large.min_size) == (5, 30, 5000, 15)
+    assert ":k<=30:sample=5000" in model.model_id
+
+
+def test_selected_k_clusterer_tiny_input_is_one_theme_without_umap():
+    X, _ = sphere_blobs(2, 3, dim=8)
+    fitted = SelectedKClusterer(seed=0).fit(X)
+    assert fitted.labels_.tolist() == [0] * 6 and fitted.chosen_k_ == 1
+    assert fitted.predict(X).tolist() == [0] * 6
+    strategy, details = fitted.describe(6)
+    assert strategy.startswith("medium:") and details["fit_sample"] == 6
+
+
+def test_from_config_reads_the_new_keys():
+    from commentminer.config import ThemesConfig
+
+    model = BertopicThemeModel.from_config(ThemesConfig(max_themes=12, fit_sample=2000))
+    assert (model.max_themes, model.fit_sample) == (12, 2000)
+
+
+# -- benchmark metrics ----------------------------------------------------------------------------------------
+def test_accuracy_is_one_for_a_relabelled_partition_and_penalises_extra_clusters():
+    bench = _benchmark()
+    gold = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    perm = np.array([2, 0, 3, 1])
+    assert bench.cluster_accuracy(gold, perm[gold]) == 1.0
+    split = np.array([0, 1, 2, 2, 3, 3, 4, 4])   # class 0 split in two: one half is unmatched, so wrong
+    assert bench.cluster_accuracy(gold, split) == pytest.approx(7 / 8)
+    assert bench.cluster_accuracy(gold, np.zeros(8, int)) == pytest.approx(2 / 8)
+    s = bench.scores(gold, perm[gold])
+    assert s["nmi"] == pytest.approx(1.0) and s["ari"] == pytest.approx(1.0) and s["acc"] == 1.0
+
+
+def test_loader_handles_crlf_and_trailing_tab(tmp_path):
+    path = tmp_path / "set.txt"
+    path.write_bytes(b"2\tHow do I use LINQ?\t\r\n1\tsvn clients\t\r\n\r\n1\tlast line")
+    texts, gold = _benchmark().load_dataset(path)
+    assert texts == ["How do I use LINQ?", "svn clients", "last line"] and gold.tolist() == [2, 1, 1]
+
+
+def test_benchmark_smoke_on_synthetic_data(capsys, monkeypatch):
+    bench = _benchmark()
+    monkeypatch.setattr(bench, "warm_up", lambda seed: None)
+    assert bench.main(["--synthetic", "--limit", "240", "--methods", "commentminer", "kmeans"]) == 0
+    out = capsys.readouterr().out
+    assert "| synthetic (240, 6) | (a) commentminer: small:ward" in out and "(c) KMeans, gold k: kmeans(k=6)" in out
+    assert "ACC vs (c)" in out
+
+
+@pytest.mark.slow
+def test_selected_k_clusterer_on_a_sample_recovers_topics_and_is_deterministic():
+    X, truth = sphere_blobs(6, 400)                      # 2,400 units, fitted on a sample of 1,000
+    model = SelectedKClusterer(seed=7, fit_sample=1000, min_size=15)
+    fitted = model.fit(X)
+    assert fitted.chosen_k_ == 6 and len(fitted.cluster_centers_) == 6
+    assert _benchmark().cluster_accuracy(truth, fitted.labels_) == 1.0
+    strategy, details = fitted.describe(len(X))
+    assert strategy.startswith("large:umap5+kmeans(k=6") and "sample of 1000" in strategy
+    assert details["fit_sample"] == 1000 and details["k_range"] == [2, 40]
+    again = SelectedKClusterer(seed=7, fit_sample=1000, min_size=15).fit(X)
+    assert np.array_equal(again.labels_, fitted.labels_)
