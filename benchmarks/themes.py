@@ -1,0 +1,232 @@
+"""Theme-clustering benchmark on the labelled short-text sets (issue 4).
+
+Runs, on the same cached MiniLM embeddings of each labelled set in ../shared/data/short_text_clustering/
+(StackOverflow, SearchSnippets, Biomedical, AgNews), side by side:
+
+  (a) commentminer's default clustering (BertopicThemeModel's corpus-size-aware cluster model, k not given);
+  (b) BERTopic with its default settings (UMAP 5-d cosine, seeded for reproducibility, + HDBSCAN
+      min_cluster_size=10) on the same embeddings; its outlier topic (-1) counts as one more cluster;
+  (c) KMeans (scikit-learn defaults, seeded) on the same embeddings, told the gold number of classes k.
+
+and prints a Markdown table of NMI, ARI and ACC against gold, number of themes, outlier share and fit time, with
+the (a)-vs-(b) NMI delta and the (a)/(c) ACC ratio. ACC is the Hungarian (one-to-one) accuracy: with more
+clusters than classes, units of unmatched clusters count as wrong.
+
+Embeddings are computed once per dataset and cached in benchmarks/.cache/ (git-ignored; about 2 minutes per
+20k texts on 2 cores). Usage:
+
+    .venv/bin/python benchmarks/themes.py                       # all four sets (about 10 min once cached)
+    .venv/bin/python benchmarks/themes.py --datasets agnews --limit 2000
+    .venv/bin/python benchmarks/themes.py --synthetic --limit 600   # no data or model needed (smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = ROOT.parent / "shared" / "data" / "short_text_clustering"
+CACHE_DIR = Path(__file__).resolve().parent / ".cache"
+MODEL_PATH = ROOT / "models" / "all-MiniLM-L6-v2"
+
+DATASETS = {
+    "stackoverflow": "stackoverflow_true_text.txt",
+    "searchsnippets": "search_snippets_true_text.txt",
+    "biomedical": "biomedical_true_text.txt",
+    "agnews": "agnewsdataraw-8000.txt",
+}
+
+
+# -- data -----------------------------------------------------------------------------------------------------
+def load_dataset(path: Path) -> tuple[list[str], np.ndarray]:
+    """(texts, gold labels) from a `<label> TAB <text> [TAB]` file; CRLF/LF and a trailing TAB are handled."""
+    texts, gold = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        label, _, rest = line.partition("\t")
+        texts.append(rest.split("\t")[0].strip())
+        gold.append(int(label))
+    return texts, np.asarray(gold, dtype=np.int64)
+
+
+def cached_embeddings(name: str, texts: list[str], model_path: Path = MODEL_PATH) -> np.ndarray:
+    """Embeddings of `texts`, computed once and kept in benchmarks/.cache/<name>-<hash>.npy."""
+    key = hashlib.sha256(("\n".join(texts) + f"|{model_path.name}").encode("utf-8")).hexdigest()[:12]
+    path = CACHE_DIR / f"{name}-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    from commentminer.embed.st_embedder import SentenceTransformerEmbedder
+
+    start = time.perf_counter()
+    vectors = SentenceTransformerEmbedder(model_path=str(model_path)).embed(texts)
+    print(f"# embedded {name}: {len(texts)} texts in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def synthetic_dataset(n: int, k: int = 6, dim: int = 384, seed: int = 0) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """`n` unit vectors in `k` Gaussian blobs on the sphere (+ dummy texts): a smoke run without data or model."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, dim))
+    gold = np.arange(n) % k
+    vecs = centres[gold] + 0.6 * rng.normal(size=(n, dim))
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    return [f"text {i} of blob {g}" for i, g in enumerate(gold)], vecs.astype(np.float32), gold
+
+
+def subsample(n: int, limit: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded random subset of size `limit` (all of range(n) when no limit)."""
+    if not limit or limit >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
+
+
+# -- metrics --------------------------------------------------------------------------------------------------
+def cluster_accuracy(gold: np.ndarray, pred: np.ndarray) -> float:
+    """Hungarian accuracy: the best one-to-one map of clusters to classes; unmatched clusters count as wrong."""
+    from scipy.optimize import linear_sum_assignment
+
+    gold, pred = np.asarray(gold), np.asarray(pred)
+    if len(gold) == 0:
+        return 0.0
+    _, g = np.unique(gold, return_inverse=True)
+    _, p = np.unique(pred, return_inverse=True)
+    table = np.zeros((p.max() + 1, g.max() + 1), dtype=np.int64)
+    np.add.at(table, (p, g), 1)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    return float(table[rows, cols].sum() / len(gold))
+
+
+def scores(gold: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """NMI (arithmetic normalisation, scikit-learn's default), ARI and Hungarian ACC of `pred` against `gold`."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    return {"nmi": float(normalized_mutual_info_score(gold, pred)), "ari": float(adjusted_rand_score(gold, pred)),
+            "acc": cluster_accuracy(gold, pred)}
+
+
+# -- the three methods ----------------------------------------------------------------------------------------
+def run_commentminer(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
+    """(a) The cluster model BertopicThemeModel picks for this corpus size (labels are not needed here)."""
+    from commentminer.themes.bertopic_model import BertopicThemeModel
+
+    model = BertopicThemeModel(seed=seed)
+    clusterer, strategy, _ = model.cluster_model(len(vectors))
+    clusterer.fit(vectors)
+    if hasattr(clusterer, "describe"):
+        strategy, _ = clusterer.describe(len(vectors))
+    return np.asarray(clusterer.labels_), strategy
+
+
+def warm_up(seed: int) -> None:
+    """Pay numba's one-off compilation of UMAP/HDBSCAN (about 40 s per process) before anything is timed."""
+    import warnings
+
+    from umap import UMAP
+
+    rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        UMAP(n_components=5, metric="cosine", random_state=seed).fit_transform(rng.normal(size=(300, 16)))
+
+
+def run_bertopic_default(texts: list[str], vectors: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
+    """(b) BERTopic() defaults on precomputed embeddings; UMAP seeded (BERTopic's own UMAP settings otherwise)."""
+    from bertopic import BERTopic
+    from umap import UMAP
+
+    umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed,
+                      low_memory=False)
+    topics, _ = BERTopic(embedding_model=None, umap_model=umap_model, verbose=False).fit_transform(
+        texts, embeddings=vectors)
+    return np.asarray(topics), "umap+hdbscan(mcs=10)"
+
+
+def run_kmeans_gold_k(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, str]:
+    """(c) KMeans told the gold k, on the same embeddings."""
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=k, random_state=seed).fit_predict(vectors), f"kmeans(k={k})"
+
+
+def evaluate(name: str, texts: list[str], vectors: np.ndarray, gold: np.ndarray, seed: int,
+             methods: tuple[str, ...] = ("commentminer", "bertopic", "kmeans")) -> list[dict]:
+    """One row per method: scores, themes, outlier share, fit seconds, strategy."""
+    k = len(np.unique(gold))
+    rows = []
+    for method in methods:
+        start = time.perf_counter()
+        if method == "commentminer":
+            pred, how = run_commentminer(vectors, seed)
+        elif method == "bertopic":
+            pred, how = run_bertopic_default(texts, vectors, seed)
+        else:
+            pred, how = run_kmeans_gold_k(vectors, k, seed)
+        seconds = time.perf_counter() - start
+        pred = np.asarray(pred)
+        rows.append({"dataset": name, "n": len(gold), "k_gold": k, "method": method, "how": how,
+                     **scores(gold, pred), "themes": int(len(np.unique(pred[pred != -1]))),
+                     "outliers": float(np.mean(pred == -1)), "seconds": seconds})
+        print(f"# {name} {method}: {rows[-1]}", file=sys.stderr, flush=True)
+    return rows
+
+
+# -- output ---------------------------------------------------------------------------------------------------
+def markdown_table(rows: list[dict]) -> str:
+    """Side-by-side table: one line per dataset and method, plus the deltas/ratios of (a) vs (b) and (c)."""
+    head = ("| dataset (n, gold k) | method | NMI | ARI | ACC | themes | outliers | fit s | NMI vs (b) | ACC vs (c) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    by_set: dict[str, dict[str, dict]] = {}
+    for row in rows:
+        by_set.setdefault(row["dataset"], {})[row["method"]] = row
+    tag = {"commentminer": "(a) commentminer", "bertopic": "(b) BERTopic defaults", "kmeans": "(c) KMeans, gold k"}
+    for name, methods in by_set.items():
+        base_b, base_c = methods.get("bertopic"), methods.get("kmeans")
+        for method, row in methods.items():
+            d_nmi = f"{row['nmi'] - base_b['nmi']:+.3f}" if base_b and method != "bertopic" else ""
+            r_acc = f"{row['acc'] / base_c['acc']:.2f}×" if base_c and method != "kmeans" and base_c["acc"] else ""
+            lines.append(
+                f"| {name} ({row['n']:,}, {row['k_gold']}) | {tag[method]}: {row['how']} | {row['nmi']:.3f} | "
+                f"{row['ari']:.3f} | {row['acc']:.3f} | {row['themes']} | {row['outliers']:.1%} | "
+                f"{row['seconds']:.1f} | {d_nmi} | {r_acc} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
+    parser.add_argument("--limit", type=int, default=None, help="seeded random subset of N texts per dataset")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--methods", nargs="+", choices=["commentminer", "bertopic", "kmeans"],
+                        default=["commentminer", "bertopic", "kmeans"])
+    parser.add_argument("--synthetic", action="store_true", help="synthetic blobs instead of the data sets")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "src"))
+    rows = []
+    warm_up(args.seed)
+    if args.synthetic:
+        texts, vectors, gold = synthetic_dataset(args.limit or 600, seed=args.seed)
+        rows += evaluate("synthetic", texts, vectors, gold, args.seed, tuple(args.methods))
+    else:
+        for name in args.datasets:
+            texts, gold = load_dataset(DATA_DIR / DATASETS[name])
+            vectors = cached_embeddings(name, texts)
+            keep = subsample(len(texts), args.limit)
+            rows += evaluate(name, [texts[i] for i in keep], vectors[keep], gold[keep], args.seed,
+                             tuple(args.methods))
+    print(markdown_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
