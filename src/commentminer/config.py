@@ -59,12 +59,6 @@ DEFAULT_PARSERS = {
 }
 
 
-DEFAULT_PARSERS = {
-    "text_dump": "text_dump.v1", "html": "html.v1", "csv": "table.v1", "jsonl": "table.v1",
-    "parquet": "table.v1", "disqus_xml": "disqus.v1",
-}
-
-
 class ParseConfig(_Section):
     max_comment_chars: int = Field(20_000, gt=0)
     html_profiles_dir: str = ""
