@@ -104,8 +104,8 @@ def test_fit_is_deterministic(blobs, blob_fit):
 
 def test_default_units_per_theme_splits_blobs_into_pure_themes(blobs):
     texts, vecs, truth = blobs
-    fit = BertopicThemeModel(seed=7).fit(texts, vecs)  # 60 units / 12 per theme -> 5 themes
-    assert fit.details["target_themes"] == 5
+    fit = BertopicThemeModel(seed=7).fit(texts, vecs)  # 60 units / 20 per theme -> 3 themes
+    assert fit.details["target_themes"] == 3
     _purity_map(fit.assignments, truth)
     labels = [t.label for t in fit.themes]
     assert len(set(labels)) == len(labels)

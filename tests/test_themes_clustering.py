@@ -74,7 +74,7 @@ def test_strategy_is_chosen_by_corpus_size():
     model = BertopicThemeModel(seed=5, small_corpus_max_units=2000, max_themes=30, fit_sample=5000,
                                min_topic_size=15)
     small, strategy, details = model.cluster_model(240)
-    assert isinstance(small, SmallCorpusClusterer) and strategy == "small:ward" and details["target_themes"] == 20
+    assert isinstance(small, SmallCorpusClusterer) and strategy == "small:ward" and details["target_themes"] == 12
     large, strategy, _ = model.cluster_model(50_000)
     assert isinstance(large, SelectedKClusterer) and strategy.startswith("medium:")
     assert (large.seed, large.k_max, large.fit_sample, large.min_size) == (5, 30, 5000, 15)

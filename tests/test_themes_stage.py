@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from commentminer.config import ThemesConfig
 import pytest
 
 from commentminer.errors import CommentminerError
@@ -93,7 +95,7 @@ def test_stage_rerun_replaces_rows_and_is_deterministic(ctx, store, corpus):
     ctx.config.themes.small_corpus_units_per_theme = 30  # fewer themes: stale rows must disappear
     stage.run(ctx)
     assert store.count("themes") == 2
-    ctx.config.themes.small_corpus_units_per_theme = 12
+    ctx.config.themes.small_corpus_units_per_theme = ThemesConfig().small_corpus_units_per_theme  # the default again
     stage.run(ctx)
     again = store.read("unit_themes", "run_id = ?", ["run_test"]).sort_values("unit_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(first, again)

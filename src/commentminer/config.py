@@ -97,7 +97,7 @@ class ThemesConfig(_Section):
     unit_kinds: list[Literal["article", "comment", "quote"]] = ["article", "comment", "quote"]
     seed: int = 42
     small_corpus_max_units: int = Field(2000, ge=0)
-    small_corpus_units_per_theme: int = Field(12, ge=2)
+    small_corpus_units_per_theme: int = Field(20, ge=2)
     small_corpus_max_themes: int = Field(40, ge=1)
     min_topic_size: int = Field(15, ge=2)
     max_themes: int = Field(40, ge=2)

@@ -44,7 +44,7 @@ class BertopicThemeModel:
         self,
         seed: int = 42,
         small_corpus_max_units: int = 2000,
-        units_per_theme: int = 12,
+        units_per_theme: int = 20,
         min_topic_size: int = 15,
         ngram_range: tuple[int, int] | Sequence[int] = (1, 3),
         top_n_words: int = 10,
