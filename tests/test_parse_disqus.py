@@ -1,11 +1,11 @@
 """DisqusParser ("disqus.v1"): threads -> articles, posts -> comments, deleted/spam counted, unsafe XML refused."""
 
-import dataclasses
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
+
+from fixtures.golden import as_golden
 
 from commentminer.errors import InputError
 from commentminer.ingest.stage import ingest_paths
@@ -17,25 +17,6 @@ GOLDEN = json.loads((EXPORTS / "golden.json").read_text("utf-8"))
 
 _HEAD = '<?xml version="1.0" encoding="utf-8"?>\n'
 _OPEN = '<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">'
-
-
-def _as_golden(articles) -> list[dict]:
-    """Parsed articles in golden.json's shape (as in test_parse_exports.py)."""
-    def plain(value):
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        return value.isoformat() if isinstance(value, date) else value
-
-    out = []
-    for article in articles:
-        row = plain(dataclasses.asdict(article))
-        for position, comment in enumerate(row["comments"]):
-            assert comment.pop("position") == position
-        row["problems"] = [{"item_ref": p["item_ref"], "reason": p["reason"]} for p in row["problems"]]
-        out.append(row)
-    return out
 
 
 def _parse(xml: str, uri: str = "export.xml", **params):
@@ -60,7 +41,7 @@ def _post(dsq_id, message, thread="1", parent=None, deleted=False, spam=False, n
 
 def test_golden_disqus_export():
     articles = _parse((EXPORTS / "disqus.xml").read_text("utf-8"), "disqus.xml")
-    assert _as_golden(articles) == GOLDEN["disqus.xml"]
+    assert as_golden(articles) == GOLDEN["disqus.xml"]
 
 
 def test_deleted_and_spam_posts_are_skipped_and_counted():

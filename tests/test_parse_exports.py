@@ -1,7 +1,6 @@
 """TableExportParser ("table.v1"): CSV/TSV, JSON Lines and Parquet comment exports, column mapping, dates,
 grouping into articles; and the mixed-format folder through ingest + parse in one call."""
 
-import dataclasses
 import json
 import shutil
 import subprocess
@@ -10,6 +9,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
+
+from fixtures.golden import as_golden
 
 from commentminer.errors import InputError
 from commentminer.ingest.formats import read_parquet_file
@@ -29,35 +30,16 @@ def _parse(text: str, uri: str = "export.csv", column_map: dict | None = None, *
     return TableExportParser(**params).parse_source(text, uri, options)
 
 
-def _as_golden(articles) -> list[dict]:
-    """Parsed articles in the golden file's shape (dates as ISO strings, problems as item_ref + reason)."""
-    def plain(value):
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        return value.isoformat() if isinstance(value, date) else value
-
-    out = []
-    for article in articles:
-        row = plain(dataclasses.asdict(article))
-        for position, comment in enumerate(row["comments"]):
-            assert comment.pop("position") == position
-        row["problems"] = [{"item_ref": p["item_ref"], "reason": p["reason"]} for p in row["problems"]]
-        out.append(row)
-    return out
-
-
 # -- golden files -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["comments.csv", "comments.tsv", "comments.jsonl"])
 def test_golden_export(name):
     articles = _parse((EXPORTS / name).read_bytes().decode("utf-8"), name)
-    assert _as_golden(articles) == GOLDEN[name]
+    assert as_golden(articles) == GOLDEN[name]
 
 
 def test_golden_mapped_csv():
     articles = _parse((EXPORTS / "mapped.csv").read_text("utf-8"), "mapped.csv", MAPPED)
-    assert _as_golden(articles) == GOLDEN["mapped.csv"]
+    assert as_golden(articles) == GOLDEN["mapped.csv"]
 
 
 def test_csv_with_bom_crlf_and_quoted_multiline_field():
@@ -91,7 +73,7 @@ def test_golden_parquet(tmp_path):
     path = _write_parquet(tmp_path / "comments.parquet")
     read = read_parquet_file(path, max_bytes=10_000_000)
     articles = _parse(read.raw_text, str(path))
-    assert _as_golden(articles) == [{
+    assert as_golden(articles) == [{
         "title": "Locum costs", "body": "", "published": "2011-09-01", "date_raw": "2011-09-01", "byline": None,
         "url": None, "external_id": None,
         "problems": [{"item_ref": "line 3", "reason": "empty_comment"}],

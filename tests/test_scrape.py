@@ -114,7 +114,7 @@ def test_malformed_html_is_stored_as_it_is(sctx, server, fake_time):
 def test_charset_from_header_and_from_meta_tag(sctx, server, fake_time):
     text = "Caf\u00e9 \u2013 \u201cquoted\u201d"
     server.route("/cp", Reply(body=f"<p>{text}</p>".encode("cp1252"), content_type="text/html; charset=windows-1252"))
-    meta = f'<html><head><meta charset="iso-8859-1"></head><body>na\u00efve</body></html>'.encode("latin-1")
+    meta = '<html><head><meta charset="iso-8859-1"></head><body>na\u00efve</body></html>'.encode("latin-1")
     server.route("/meta", Reply(body=meta, content_type="text/html"))
     server.route("/bad", Reply(body=b"<p>caf\xe9</p>", content_type="text/html"))  # not UTF-8, no charset
     run(sctx, fake_time, [server.url("/cp"), server.url("/meta"), server.url("/bad")])

@@ -84,7 +84,7 @@ def check_url(url: str) -> FetchFailure | None:
         return FetchFailure(url, "bad_scheme",
                             f"scheme '{scheme}' is not supported; only http and https URLs are fetched")
     if not parts.hostname:
-        return FetchFailure(url, "bad_url", f"URL has no host name")
+        return FetchFailure(url, "bad_url", "URL has no host name")
     return None
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import BackendError
+from ..spans import strip_span
 
 _BLOCK = re.compile(r"[^\n]+")
 # Components a sentence splitter never needs; excluding them makes loading and splitting much faster.
@@ -47,7 +48,7 @@ class _SpacySplitter:
         spans: list[list[tuple[int, int]]] = [[] for _ in texts]
         block_texts = (texts[i][start:end] for i, start, end in blocks)
         for (index, offset, _), doc in zip(blocks, self.nlp.pipe(block_texts, batch_size=self.batch_size)):
-            sentences = [_strip(doc.text, s.start_char, s.end_char) for s in doc.sents]
+            sentences = [strip_span(doc.text, s.start_char, s.end_char) for s in doc.sents]
             sentences = merge_open_brackets(doc.text, [s for s in sentences if s[1] > s[0]])
             merged = merge_short(sentences, self.min_chars)
             spans[index].extend((offset + start, offset + end) for start, end in merged)
@@ -94,12 +95,6 @@ class RuleSentencizer(_SpacySplitter):
         return nlp
 
 
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def merge_open_brackets(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BackendError
+from ..spans import strip_span
 from .base import Voice
 
 # Bumped whenever the rules change, so stores re-extract instead of keeping stale voices.
@@ -204,7 +205,7 @@ class SpacyVoiceExtractor:
             last = index
             while last + 1 < len(sentences) and _continues(sentences[last + 1], speaker, self):
                 last += 1
-            start, end = _strip(doc.text, sentences[index].start_char, sentences[last].end_char)
+            start, end = strip_span(doc.text, sentences[index].start_char, sentences[last].end_char)
             found.append(Voice(start, end, speaker, role, place))
             index = last + 1
         return found
@@ -398,12 +399,3 @@ def _continues(sent: Any, speaker: str | None, extractor: SpacyVoiceExtractor) -
                 if subject.lower_ not in _PERSONAL_PRONOUNS and subject.lower_ != surname:
                     return False
     return extractor._voice_in_sentence(sent) is None
-
-
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
