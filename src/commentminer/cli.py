@@ -125,7 +125,7 @@ def scrape(
 
 @app.command()
 def analyse(config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False) -> None:
-    """Segment, embed, score sentiment, resolve regions and find themes for everything in the store."""
+    """Split sentences, find quoted voices, embed, score sentiment, resolve regions and find themes."""
     cfg = _load(config, set_, quiet)
     run_id = api.analyse(config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
     typer.echo(f"analysis run {run_id} stored in {_db(cfg, db)}")
