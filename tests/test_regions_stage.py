@@ -38,6 +38,7 @@ def test_stage_writes_rows_and_is_incremental(ctx):
     assert rows.loc["c2", "reason"] == "withheld" and rows.loc["c5", "reason"] == "no_place"
     assert rows.loc["c3", "reason"] == "organisation" and rows.loc["c3", "place_raw"] == "Boleyn Road Practice"
     assert rows["resolver_id"].nunique() == 1 and rows["resolver_id"].iloc[0].startswith("gazetteer.v1+")
+    assert bool(rows.loc["c4", "ambiguous"]) and not bool(rows.loc["u1", "ambiguous"])  # Bolton: also in East Lothian
 
     second = stage.run(ctx)
     assert second == {"resolved": 0, "unresolved": 0, "skipped_existing": 6}

@@ -189,9 +189,10 @@ REGIONS = _table(
     ("place_raw", "VARCHAR"),      # null when the signature had no place
     ("region", "VARCHAR"),         # one of the 12 UK regions, or null
     ("matched_name", "VARCHAR"),
-    ("method", "VARCHAR"),         # "exact" | "alias" | "county" | "region" | "none" ...
+    ("method", "VARCHAR"),         # "exact" | "alias" | "county" | "region" | "organisation" | "fuzzy" | "none"
     ("confidence", "DOUBLE"),
     ("reason", "VARCHAR"),         # why unresolved (null when resolved)
+    ("ambiguous", "BOOLEAN"),      # the name is shared by several regions: picked by the stated rule, or none
 )
 
 RUNS = _table(

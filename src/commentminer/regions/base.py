@@ -10,9 +10,12 @@ from typing import Protocol
 class Resolution:
     region: str | None        # one of schema.UK_REGIONS, or None
     matched_name: str | None  # the gazetteer name that matched
-    method: str               # "exact" | "alias" | "county" | "region" | "none" ...
+    method: str               # "exact" | "alias" | "county" | "region" | "postcode" | "organisation" | "fuzzy"
+                              # | "none"
     confidence: float         # [0, 1]; 0 when unresolved
-    reason: str | None        # why unresolved, e.g. "withheld", "no_place", "organisation", "not_found"
+    reason: str | None        # why unresolved, e.g. "withheld", "no_place", "organisation", "ambiguous",
+                              # "outside_uk_regions", "too_broad", "not_found"
+    ambiguous: bool = False   # the name is shared by several regions (or the parts disagree): picked by rule
 
 
 class Resolver(Protocol):

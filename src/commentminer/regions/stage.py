@@ -72,7 +72,7 @@ def run(ctx: StageContext) -> dict[str, int]:
             rows.append({
                 "subject_kind": item["subject_kind"], "subject_id": item["subject_id"], "resolver_id": resolver_id,
                 "place_raw": place, "region": res.region, "matched_name": res.matched_name, "method": res.method,
-                "confidence": float(res.confidence), "reason": res.reason,
+                "confidence": float(res.confidence), "reason": res.reason, "ambiguous": bool(res.ambiguous),
             })
         if rows:
             ctx.store.upsert("regions", pd.DataFrame(rows, columns=REGIONS.column_names))
