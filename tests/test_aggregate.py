@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from scipy import stats as scipy_stats
 
 from commentminer.aggregate import (
-    UNRESOLVED, article_sentiment, choose_id, comments_table, corpus_overview, errors_by_reason, mean_interval,
-    region_sentiment, run_info, theme_quotes, theme_summary, unit_themes_table, units_table, unresolved_places,
+    UNRESOLVED, article_sentiment, choose_id, comments_table, corpus_overview, errors_by_reason, region_sentiment,
+    run_info, theme_quotes, theme_summary, unit_themes_table, units_table, unresolved_places,
 )
 from commentminer.errors import StoreError
 from fixtures.report_store import RESOLVER, RUN_ID, SENTIMENT_BACKEND, XSS_PLACE, build_report_store
@@ -18,24 +17,6 @@ from fixtures.report_store import RESOLVER, RUN_ID, SENTIMENT_BACKEND, XSS_PLACE
 @pytest.fixture
 def filled(store):
     return build_report_store(store)
-
-
-def _t_interval(values):
-    """Independent hand computation: mean ± t(0.975, n-1)·s/√n, clipped to [-1, 1]."""
-    n = len(values)
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = scipy_stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
-    return max(-1, mean - half), min(1, mean + half)
-
-
-def test_mean_interval_matches_the_t_formula_and_handles_small_n():
-    low, high = mean_interval(10, 0.1, 0.2)
-    half = 2.2621571627 * 0.2 / math.sqrt(10)          # t(0.975, 9) from tables
-    assert low == pytest.approx(0.1 - half) and high == pytest.approx(0.1 + half)
-    assert mean_interval(1, 0.5, None) == (None, None)
-    assert mean_interval(0, None, None) == (None, None)
-    assert mean_interval(3, 0.9, 0.5) == (pytest.approx(0.9 - scipy_stats.t.ppf(0.975, 2) * 0.5 / math.sqrt(3)), 1.0)
 
 
 def test_choose_id_prefers_the_configured_backend_and_falls_back_to_the_only_one(filled):
@@ -78,7 +59,10 @@ def test_region_sentiment_matches_hand_computation(filled):
     assert (yorkshire.n_comments, yorkshire.n_commenters) == (3, 2)   # Alice commented twice
     assert yorkshire.mean_score == pytest.approx((0.6 - 0.4 + 0.8) / 3)
     assert yorkshire.share_negative == pytest.approx(1 / 3) and yorkshire.share_positive == pytest.approx(2 / 3)
-    assert (yorkshire.ci_low, yorkshire.ci_high) == pytest.approx(_t_interval([0.6, -0.4, 0.8]))
+    # Bootstrap clustered by commenter: Alice (c1 0.6, c5 0.8) and Bob (c2 -0.4) are two clusters; a resample is
+    # Alice twice (mean 0.7, p 1/4), Bob twice (-0.4, p 1/4) or both ((1.4 - 0.4) / 3, p 1/2), so the 2.5% and
+    # 97.5% percentiles are -0.4 and 0.7 (resampling comments instead would reach 0.8).
+    assert (yorkshire.ci_low, yorkshire.ci_high) == pytest.approx((-0.4, 0.7))
     assert not yorkshire.too_few and yorkshire["rank"] == 1
     london = regions.loc["London"]
     assert london.too_few and london.n_comments == 1 and london.mean_score == pytest.approx(-0.5)

@@ -20,7 +20,7 @@ from fixtures.report_store import RUN_ID, THEMES, XSS_PLACE, build_report_store
 @pytest.fixture
 def written(store, tmp_path):
     build_report_store(store)
-    config = load_config(overrides=["run.progress=false", "report.min_commenters=2", "report.n_quotes=4"])
+    config = load_config(overrides=["run.progress=false", "aggregate.min_commenters=2", "report.n_quotes=4"])
     outputs = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path / "out")
     return outputs, outputs["report"].read_text(encoding="utf-8")
 
@@ -83,6 +83,18 @@ def test_region_table_numbers_and_too_few(written):
     chart = section[section.index("<svg"):section.index("</svg>")]
     assert "too few commenters (&lt; 2)" in chart and "95% interval" in chart
     assert "mean comment sentiment score" in chart                       # axis label
+
+
+def test_theme_cards_show_bootstrap_intervals_and_too_few_periods(written):
+    _, html = written
+    card = html[html.index('id="theme-0"'):html.index('id="theme-1"')]
+    # Alice (u1 0.7, u2 0.0, u7 0.8) and Bob (u3 -0.6) are the clusters: resample means 0.5, 0.225 or -0.6.
+    assert "mean unit sentiment +0.23 (95% interval -0.60 to +0.50)" in " ".join(card.split())
+    rows = [re.sub(r"<.*?>", " ", row).split() for row in re.findall(r"<tr.*?</tr>", card, flags=re.S)]
+    assert rows[1][:2] + rows[1][3:9] == ["2024-Q1", "3", "2", "2", "+0.03", "-0.60", "to", "+0.35"]
+    assert rows[2][0] == "2024-Q2" and rows[2][-3:] == ["too", "few", "commenters"]   # Alice alone
+    regions = html[html.index('id="regions"'):html.index('id="articles"')]
+    assert 'title="95% Wilson interval 6% to 79%">33%' in regions       # Yorkshire: 1 negative of 3
 
 
 def test_long_quotes_are_cut_with_an_ellipsis(written):

@@ -125,9 +125,14 @@ class RegionsConfig(_Section):
     backend: str = "gazetteer.v1"
 
 
+class AggregateConfig(_Section):
+    min_commenters: int = Field(5, ge=1)
+    bootstrap_resamples: int = Field(1000, ge=1)
+    bootstrap_seed: int = 0
+
+
 class ReportConfig(_Section):
     n_quotes: int = Field(5, ge=0)
-    min_commenters: int = Field(5, ge=1)
     theme_period: Literal["month", "quarter", "year"] = "quarter"
 
 
@@ -145,6 +150,7 @@ class Config(_Section):
     themes: ThemesConfig = ThemesConfig()
     sentiment: SentimentConfig = SentimentConfig()
     regions: RegionsConfig = RegionsConfig()
+    aggregate: AggregateConfig = AggregateConfig()
     report: ReportConfig = ReportConfig()
 
     def to_json(self) -> str:

@@ -42,3 +42,33 @@ def choose_id(store: Store, table: str, prefix: str | None = None, preferred: st
         return prefix
     candidates = {i: n for i, n in ids.items() if prefix and i.startswith(prefix)} or ids
     return max(candidates, key=lambda i: (candidates[i], i))
+
+
+def run_backends(store: Store, run_config_json: str | None, sentiment_name: str,
+                 regions_name: str) -> tuple[str | None, str | None]:
+    """(sentiment backend_id, regions resolver_id) to read for a run.
+
+    The run's own stored config names the backends (reporting or querying an old run must read what that run
+    used); `sentiment_name` / `regions_name` (the current config's) are the fallback. The resolver id the
+    configured resolver writes now is preferred, so a rebuilt gazetteer's rows win over older ones.
+    """
+    import json
+
+    try:
+        stored = json.loads(run_config_json) if run_config_json else {}
+        sentiment_name = stored.get("sentiment", {}).get("backend", sentiment_name)
+        regions_name = stored.get("regions", {}).get("backend", regions_name)
+    except (ValueError, AttributeError):
+        pass
+    return (choose_id(store, "sentiment", prefix=sentiment_name),
+            choose_id(store, "regions", prefix=regions_name, preferred=current_resolver_id(regions_name)))
+
+
+def current_resolver_id(name: str) -> str | None:
+    """The resolver_id the configured resolver writes now; None when it cannot be built (then: by prefix)."""
+    from .. import registry
+
+    try:
+        return str(registry.create("regions", name).resolver_id)
+    except Exception:  # unknown backend or unreadable data: fall back to choosing by prefix
+        return None

@@ -12,9 +12,8 @@ import pandas as pd
 
 from ..errors import StoreError
 from ..store import Store
-from .stats import mean_interval
 
-UNRESOLVED = "Unresolved"  # region shown for comments whose place did not resolve (or that have no place)
+from .tables import UNDATED, UNRESOLVED  # the undated period; the region of unresolved or missing places
 
 # Shares of each label among scored rows of alias `s`; FILTER keeps unscored rows out of the denominator.
 _SHARES = """
@@ -135,7 +134,7 @@ PERIOD_FORMATS = {"month": "%Y-%m", "quarter": None, "year": "%Y"}
 
 
 def theme_periods(store: Store, run_id: str, period: str = "quarter") -> pd.DataFrame:
-    """Theme prevalence per period: theme_id, period ("2011-Q3", "2011-09", "2011"; "undated" when neither the
+    """Theme prevalence per period: theme_id, period ("2011-Q3", "2011-09", "2011"; "Undated" when neither the
     comment nor its article has a date), n_units, n_comments, n_commenters, share_units (of all themed units in
     that period). A unit's date is its comment's date, else its article's publication date. Parent themes count
     their children's units.
@@ -157,7 +156,7 @@ def theme_periods(store: Store, run_id: str, period: str = "quarter") -> pd.Data
         ),
         leaf AS (
             SELECT theme_id, unit_id, comment_id, commenter_id,
-                   CASE WHEN d IS NULL THEN 'undated' ELSE {label} END AS period
+                   CASE WHEN d IS NULL THEN '{UNDATED}' ELSE {label} END AS period
             FROM dated
         ),
         tagged AS (
@@ -171,7 +170,7 @@ def theme_periods(store: Store, run_id: str, period: str = "quarter") -> pd.Data
                count(DISTINCT g.commenter_id) AS n_commenters, count(*) / any_value(p.n) AS share_units
         FROM tagged g JOIN per_period p ON p.period = g.period
         GROUP BY g.theme_id, g.period
-        ORDER BY g.theme_id, g.period = 'undated', g.period
+        ORDER BY g.theme_id, g.period = '{UNDATED}', g.period
         """,
         [run_id, run_id],
     )
@@ -216,47 +215,32 @@ def theme_quotes(store: Store, run_id: str, sentiment_backend: str | None = None
 
 
 def region_sentiment(store: Store, sentiment_backend: str | None, resolver_id: str | None,
-                     min_commenters: int, level: float = 0.95) -> pd.DataFrame:
-    """Comment sentiment per region with a t-interval for the mean (method: `stats.INTERVAL_METHOD`).
+                     min_commenters: int, resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Comment sentiment per region: `tables.sentiment_table(by="region", level="comment")` in ranking order.
 
     Only comments scored by `sentiment_backend` count. Region null (unresolved place, no place, or no regions
-    row) becomes "Unresolved". Columns: region, n_comments, n_commenters, mean_score, sd_score,
-    share_negative/neutral/positive, ci_low, ci_high, too_few (distinct commenters < min_commenters),
-    is_region, rank. Order: regions with enough commenters by mean score (rank 1 = most positive), then
-    too-few regions alphabetically (never ranked), then "Unresolved".
+    row) becomes "Unresolved". Columns: region, n_comments, n_commenters, mean_score, ci_low, ci_high (95%
+    bootstrap clustered by commenter), share_negative/neutral/positive, negative_low/high, positive_low/high
+    (Wilson), too_few (distinct commenters < min_commenters), is_region, rank. Order: regions with enough
+    commenters by mean score (rank 1 = most positive), then too-few regions alphabetically (never ranked), then
+    "Unresolved".
     """
-    frame = store.query(
-        f"""
-        SELECT coalesce(r.region, '{UNRESOLVED}') AS region,
-               count(*) AS n_comments,
-               count(DISTINCT coalesce(c.commenter_id, c.comment_id)) AS n_commenters,
-               avg(s.score) AS mean_score, stddev_samp(s.score) AS sd_score,
-               count(*) FILTER (WHERE s.label = 'negative') / count(*) AS share_negative,
-               count(*) FILTER (WHERE s.label = 'neutral') / count(*) AS share_neutral,
-               count(*) FILTER (WHERE s.label = 'positive') / count(*) AS share_positive
-        FROM comments c
-        JOIN sentiment s ON s.target_kind = 'comment' AND s.target_id = c.comment_id AND s.backend_id = ?
-        LEFT JOIN regions r
-          ON r.subject_kind = 'comment' AND r.subject_id = c.comment_id AND r.resolver_id = ?
-        GROUP BY 1
-        """,
-        [sentiment_backend, resolver_id],
-    )
-    intervals = [mean_interval(int(n), _num(m), _num(sd), level)
-                 for n, m, sd in zip(frame["n_comments"], frame["mean_score"], frame["sd_score"])]
-    frame["ci_low"] = [low for low, _ in intervals]
-    frame["ci_high"] = [high for _, high in intervals]
-    frame["too_few"] = frame["n_commenters"] < min_commenters
+    from .tables import sentiment_table
+
+    frame = sentiment_table(store, "", by=("region",), level="comment", min_commenters=min_commenters,
+                            sentiment_backend=sentiment_backend, resolver_id=resolver_id, resamples=resamples,
+                            seed=seed)
+    frame = frame[frame["n_scored"] > 0].rename(columns={"mean_low": "ci_low", "mean_high": "ci_high"})
+    frame["n_comments"] = frame.pop("n_scored")   # scored comments only, as before
     frame["is_region"] = frame["region"] != UNRESOLVED
-    rankable = frame["is_region"] & ~frame["too_few"]
-    # Sort key: 0 = ranked (by score), 1 = too few (by name), 2 = Unresolved.
-    frame["_group"] = (~rankable).astype(int) + (~frame["is_region"]).astype(int)
-    frame["_key"] = frame["mean_score"].where(rankable, 0.0) * -1
+    # Sort key: 0 = ranked (by rank), 1 = too few (by name), 2 = Unresolved.
+    frame["_group"] = frame["rank"].isna().astype(int) + (~frame["is_region"]).astype(int)
+    frame["_key"] = frame["rank"].fillna(0).astype(int)
     frame = frame.sort_values(["_group", "_key", "region"], kind="stable").drop(columns=["_group", "_key"])
-    frame = frame.reset_index(drop=True)
-    frame["rank"] = pd.array([i + 1 if ok else None for i, ok in enumerate(frame["is_region"] & ~frame["too_few"])],
-                             dtype="Int64")
-    return frame
+    columns = ["region", "n_comments", "n_commenters", "mean_score", "ci_low", "ci_high", "share_negative",
+               "negative_low", "negative_high", "share_neutral", "share_positive", "positive_low", "positive_high",
+               "too_few", "is_region", "rank"]
+    return frame[columns].reset_index(drop=True)
 
 
 def article_sentiment(store: Store, sentiment_backend: str | None) -> pd.DataFrame:
@@ -327,7 +311,3 @@ def unit_themes_table(store: Store, run_id: str) -> pd.DataFrame:
 
 def _is_list(value: object) -> bool:
     return hasattr(value, "__len__") and not isinstance(value, str)
-
-
-def _num(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)

@@ -2,16 +2,17 @@
 
 Reads: runs, articles, comments, units, themes, unit_themes, sentiment, regions, errors. Writes files only.
 Which sentiment backend and place resolver to read comes from the run's stored config (the run is what is being
-reported), falling back to the current config; see `aggregate.backends.choose_id`.
+reported), falling back to the current config; see `aggregate.backends.run_backends`. Region, theme and
+per-period sentiment come from `aggregate.sentiment_table` (bootstrap / Wilson intervals, [aggregate] settings).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import pandas as pd
+
 from .. import aggregate as agg
-from .. import registry
 from ..context import StageContext
 from ..errors import StoreError
 from .exports import themes_for_csv, write_csvs
@@ -26,15 +27,21 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     """
     if not ctx.run_id:
         raise StoreError("report: no run id given (run `commentminer analyse` first or pass --run-id)")
-    store, run_id, cfg = ctx.store, ctx.run_id, ctx.config.report
+    store, run_id, cfg, acfg = ctx.store, ctx.run_id, ctx.config.report, ctx.config.aggregate
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     run = records(agg.run_info(store, run_id))[0]
-    sentiment_backend, resolver_id = _backends(ctx, run.get("config_json"))
+    sentiment_backend, resolver_id = agg.run_backends(store, run.get("config_json"), ctx.config.sentiment.backend,
+                                                      ctx.config.regions.backend)
+    table = {"sentiment_backend": sentiment_backend, "resolver_id": resolver_id,
+             "min_commenters": acfg.min_commenters, "resamples": acfg.bootstrap_resamples, "seed": acfg.bootstrap_seed}
 
     themes = agg.theme_summary(store, run_id, sentiment_backend)
-    regions = agg.region_sentiment(store, sentiment_backend, resolver_id, cfg.min_commenters)
+    theme_cis, periods = _theme_tables(ctx, themes, cfg.theme_period, table)
+    themes = themes.merge(theme_cis, on="theme_id", how="left")
+    regions = agg.region_sentiment(store, sentiment_backend, resolver_id, acfg.min_commenters,
+                                   acfg.bootstrap_resamples, acfg.bootstrap_seed)
     articles = agg.article_sentiment(store, sentiment_backend)
     paths = write_csvs(out_dir, {
         "comments": agg.comments_table(store, sentiment_backend, resolver_id),
@@ -56,10 +63,10 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
         unresolved=agg.unresolved_places(store, resolver_id),
         sentiment_backend=sentiment_backend,
         resolver_id=resolver_id,
-        min_commenters=cfg.min_commenters,
-        interval_method=agg.INTERVAL_METHOD,
+        min_commenters=acfg.min_commenters,
+        interval_method=agg.interval_method(acfg.bootstrap_resamples, acfg.bootstrap_seed),
         exports={name: path.relative_to(out_dir).as_posix() for name, path in paths.items()},
-        periods=agg.theme_periods(store, run_id, cfg.theme_period),
+        periods=periods,
         changes=agg.theme_changes(store, run_id),
         period_name=cfg.theme_period,
     )
@@ -68,22 +75,31 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     return {"report": report_path, **paths}
 
 
-def _backends(ctx: StageContext, config_json: str | None) -> tuple[str | None, str | None]:
-    """(sentiment backend_id, regions resolver_id) to read for this run."""
-    sentiment_name, regions_name = ctx.config.sentiment.backend, ctx.config.regions.backend
-    try:  # the run's own config wins: reporting an old run must read what that run used
-        stored = json.loads(config_json) if config_json else {}
-        sentiment_name = stored.get("sentiment", {}).get("backend", sentiment_name)
-        regions_name = stored.get("regions", {}).get("backend", regions_name)
-    except (ValueError, AttributeError):
-        pass
-    return (agg.choose_id(ctx.store, "sentiment", prefix=sentiment_name),
-            agg.choose_id(ctx.store, "regions", prefix=regions_name, preferred=_current_resolver_id(regions_name)))
+def _theme_tables(ctx: StageContext, themes: pd.DataFrame, period: str,
+                  table: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per theme: (theme_id, mean_low, mean_high, too_few) over all its units, and its per-period rows
+    (theme_id, period, n_units, n_comments, n_commenters, mean_score, mean_low, mean_high, too_few, share_units).
 
-
-def _current_resolver_id(name: str) -> str | None:
-    """The resolver_id the configured resolver writes now (tells a rebuilt gazetteer's rows from old ones)."""
-    try:
-        return str(registry.create("regions", name).resolver_id)
-    except Exception:  # unknown backend or unreadable data: fall back to choosing by prefix
-        return None
+    Every unit kind counts, as in the theme cards. Leaf themes come from one `sentiment_table` each; a parent
+    theme is queried through the theme filter (it covers its children's units).
+    """
+    store, run_id = ctx.store, ctx.run_id
+    kinds = ("article", "comment", "quote")
+    overall = [agg.sentiment_table(store, run_id, by=("theme",), kinds=kinds, **table)]
+    by_period = [agg.sentiment_table(store, run_id, by=("theme", period), kinds=kinds, **table)]
+    for parent in themes.loc[themes["kind"] == "parent", "theme_id"]:
+        overall.append(agg.sentiment_table(store, run_id, by=(), theme=int(parent), kinds=kinds, **table)
+                       .assign(theme_id=int(parent)))
+        by_period.append(agg.sentiment_table(store, run_id, by=(period,), theme=int(parent), kinds=kinds, **table)
+                         .assign(theme_id=int(parent)))
+    keep = ["theme_id", "mean_low", "mean_high", "too_few"]
+    cis = pd.concat([f[keep] for f in overall if len(f)], ignore_index=True) if any(len(f) for f in overall) \
+        else pd.DataFrame(columns=keep)
+    cis = cis[cis["theme_id"].notna()].astype({"theme_id": int})
+    rows = [f.rename(columns={period: "period"}) for f in by_period if len(f)]
+    columns = ["theme_id", "period", "n_units", "n_comments", "n_commenters", "mean_score", "mean_low", "mean_high",
+               "too_few"]
+    periods = pd.concat([f[columns] for f in rows], ignore_index=True) if rows else pd.DataFrame(columns=columns)
+    periods = periods[periods["theme_id"].notna()].astype({"theme_id": int})
+    shares = agg.theme_periods(store, run_id, period)[["theme_id", "period", "share_units"]]
+    return cis, periods.merge(shares, on=["theme_id", "period"], how="left")
