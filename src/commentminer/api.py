@@ -5,6 +5,7 @@
     cm.ingest(["more/pages"], db="my.duckdb")                        # add sources (idempotent)
     run_id = cm.analyse(db="my.duckdb")                              # segment, embed, sentiment, regions, themes
     cm.report(out="reports/mine", db="my.duckdb")                    # HTML + CSV exports of the latest run
+    cm.query("sentiment", by="theme,region,quarter", db="my.duckdb")  # aggregate tables as DataFrames
 
 Stages meet only at tables in the store; each call here opens the store, runs stages in order, and closes it.
 Heavy libraries are imported inside the stages, so importing this module stays fast.
@@ -24,9 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Config, load_config
-from .errors import InputError, StoreError
+from .errors import CommentminerError, InputError, StoreError
 
 if TYPE_CHECKING:  # the store pulls in duckdb and pandas; keep `commentminer --help` fast
+    import pandas as pd
+
     from .store import Store
 
 # Analysis stages in run order: (name, "module:function"). Each reads and writes named tables only.
@@ -194,6 +197,54 @@ def run(
         row = store.query("SELECT stats_json FROM runs WHERE run_id = ?", [run_id])
     stats.update(json.loads(row.iloc[0, 0]))
     return RunResult(run_id=run_id, db=db_path, outputs=outputs, stats=stats)
+
+
+QUERY_KINDS = ("sentiment", "themes")
+
+
+def query(
+    kind: str = "sentiment", by: str | Sequence[str] | None = ("region", "quarter"), theme: str | int | None = None,
+    level: str = "unit", kinds: Sequence[str] | None = None, min_commenters: int | None = None,
+    run_id: str | None = None, db: str | Path | None = None, config: Config | str | Path | None = None,
+) -> "pd.DataFrame":
+    """An aggregate table of one run (default: the latest successful run) as a DataFrame.
+
+    kind "sentiment": `aggregate.sentiment_table` by `by` (any of theme, region, month, quarter, year, article,
+    kind; a string "region,quarter" or a sequence), optionally for one `theme` (id, label or name), at `level`
+    "unit" (sentence units of `kinds`, default comment + quote) or "comment". Counts, mean score with a 95%
+    bootstrap interval clustered by commenter, negative/positive shares with 95% Wilson intervals, too_few
+    (distinct commenters < `min_commenters`, default [aggregate] min_commenters) and rank.
+    kind "themes": the run's themes with sizes and mean unit sentiment.
+    The sentiment backend and resolver read are the run's (see `aggregate.run_backends`).
+    """
+    from . import aggregate as agg
+    from .store import Store
+
+    if kind not in QUERY_KINDS:
+        raise CommentminerError(f"unknown query '{kind}' (valid: {', '.join(QUERY_KINDS)})")
+    cfg = _config(config)
+    with Store(db or cfg.store.path, read_only=True) as store:
+        run_id = run_id or latest_run(store)
+        run = agg.run_info(store, run_id).iloc[0]
+        sentiment_backend, resolver_id = agg.run_backends(store, run["config_json"], cfg.sentiment.backend,
+                                                          cfg.regions.backend)
+        minimum = cfg.aggregate.min_commenters if min_commenters is None else min_commenters
+        if kind == "themes":
+            themes = agg.theme_summary(store, run_id, sentiment_backend)
+            themes["theme"] = [n if isinstance(n, str) and n else lab for n, lab in zip(themes["name"], themes["label"])]
+            frame = themes[["theme_id", "theme", "label", "kind", "parent_id", "n_units", "n_comments", "n_commenters",
+                            "share_units", "n_scored", "mean_score"]].astype({"parent_id": "Int64"})
+        else:
+            frame = agg.sentiment_table(
+                store, run_id, by=by, theme=theme, level=level, kinds=kinds, min_commenters=minimum,
+                sentiment_backend=sentiment_backend, resolver_id=resolver_id,
+                resamples=cfg.aggregate.bootstrap_resamples, seed=cfg.aggregate.bootstrap_seed,
+            )
+    # What the numbers are (for notebooks and the CLI's footer); DataFrame.attrs is pandas' metadata slot.
+    frame.attrs.update(run_id=run_id, sentiment_backend=sentiment_backend, resolver_id=resolver_id,
+                       min_commenters=minimum,
+                       interval_method=agg.interval_method(cfg.aggregate.bootstrap_resamples, cfg.aggregate.bootstrap_seed))
+    return frame
 
 
 def latest_run(store: "Store") -> str:

@@ -143,6 +143,65 @@ def report(
     typer.echo(f"report: {outputs['report']}")
 
 
+query_app = typer.Typer(
+    help="Print aggregate tables of an analysis run (sentiment by theme, region, period; the theme list).",
+    rich_markup_mode=None, no_args_is_help=True,
+)
+app.add_typer(query_app, name="query")
+
+RunOpt = Annotated[Optional[str], typer.Option("--run", help="Run id (default: the latest successful run).")]
+OutFormatOpt = Annotated[str, typer.Option("--format", help="table (aligned, intervals in brackets), csv or json (every column).")]
+
+
+def _print_table(frame, fmt: str) -> None:
+    from .aggregate.format import render
+
+    typer.echo(render(frame, fmt), nl=False)
+    if fmt == "table" and frame.attrs:
+        meta = frame.attrs
+        if "mean_low" not in frame:
+            typer.echo(f"\nrun {meta['run_id']}; sentiment {meta['sentiment_backend']}")
+            return
+        typer.echo(f"\nrun {meta['run_id']}; sentiment {meta['sentiment_backend']}; regions {meta['resolver_id']}; "
+                   f"too few = fewer than {meta['min_commenters']} distinct commenters (never ranked).")
+        typer.echo(meta["interval_method"])
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "csv", "json"):
+        raise CommentminerError(f"unknown format '{fmt}' (valid: table, csv, json)")
+
+
+@query_app.command("sentiment")
+def query_sentiment(
+    by: Annotated[str, typer.Option("--by", help="Dimensions, comma-separated: theme, region, month, quarter, year, article, kind.")] = "region,quarter",
+    theme: Annotated[Optional[str], typer.Option("--theme", help="Only this theme: id, label or guided name (case-insensitive); a parent theme covers its children.")] = None,
+    level: Annotated[str, typer.Option("--level", help="unit: sentence units and their sentiment; comment: whole comments.")] = "unit",
+    kinds: Annotated[Optional[str], typer.Option("--kinds", help="Unit kinds at --level unit, comma-separated (default comment,quote; add article for article sentences).")] = None,
+    min_commenters: Annotated[Optional[int], typer.Option("--min-commenters", help="Cells with fewer distinct commenters are 'too few' and not ranked (default: [aggregate] min_commenters).")] = None,
+    fmt: OutFormatOpt = "table", run_id: RunOpt = None, config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None,
+) -> None:
+    """Sentiment by theme x region x period: counts, mean score and shares with 95% intervals, too-few flags, rank.
+
+    Example: commentminer query sentiment --by region,quarter --theme "waiting times"
+    """
+    _check_format(fmt)
+    cfg = _load(config, set_, True)
+    frame = api.query("sentiment", by=by, theme=theme, level=level,
+                      kinds=[k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
+                      min_commenters=min_commenters, run_id=run_id, db=_db(cfg, db), config=cfg)
+    _print_table(frame, fmt)
+
+
+@query_app.command("themes")
+def query_themes(fmt: OutFormatOpt = "table", run_id: RunOpt = None, config: ConfigOpt = None, set_: SetOpt = None,
+                 db: DbOpt = None) -> None:
+    """The run's themes: id, label, kind, parent, sizes (units, comments, commenters) and mean unit sentiment."""
+    _check_format(fmt)
+    cfg = _load(config, set_, True)
+    _print_table(api.query("themes", run_id=run_id, db=_db(cfg, db), config=cfg), fmt)
+
+
 def main() -> None:
     """Console entry point: run the app, turning user-facing errors into one line on stderr."""
     try:
