@@ -119,6 +119,7 @@ class ThemesConfig(_Section):
 class SentimentConfig(_Section):
     backend: str = "vader.v1"
     neutral_threshold: float = Field(0.05, ge=0, lt=1)
+    weights_path: str = ""
 
 
 class RegionsConfig(_Section):

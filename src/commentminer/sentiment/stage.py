@@ -2,14 +2,26 @@
 
 A comment's score is the length-weighted mean of its sentence scores (not the backend re-run on the whole
 comment: long comments mix praise and complaint, and one blob score hides that). Incremental per backend.
+
+A backend that declares `needs_embeddings = True` (the model-based one) gets each unit's vector from the
+`embeddings` table (units.text_hash + the configured embedding model's id): the embed stage runs first, so nothing
+is embedded twice. A unit whose vector is not stored yet stays unscored (counted in the stats as
+`units_without_vector`) and is scored by the next run after embed has stored it.
+
+Per theme (mean over member units) and per quoted voice (units of kind 'quote') need no rows of their own: they
+read the unit rows (see aggregate.queries.theme_summary and units_table).
 """
 
 from __future__ import annotations
 
+import inspect
+
+import numpy as np
 import pandas as pd
 
 from .. import registry
 from ..context import StageContext
+from ..errors import ConfigError
 from .base import label_for
 
 BATCH_SIZE = 2000
@@ -17,24 +29,55 @@ BATCH_SIZE = 2000
 
 def build_model(ctx: StageContext):
     cfg = ctx.config.sentiment
-    return registry.create("sentiment", cfg.backend, neutral_threshold=cfg.neutral_threshold)
+    params = {"neutral_threshold": cfg.neutral_threshold}
+    if cfg.weights_path:  # only model-based backends take weights
+        if "weights_path" not in inspect.signature(registry.resolve("sentiment", cfg.backend)).parameters:
+            raise ConfigError(f"[sentiment] weights_path is set but backend '{cfg.backend}' takes no weights")
+        params["weights_path"] = cfg.weights_path
+    return registry.create("sentiment", cfg.backend, **params)
+
+
+def embedding_model_id(ctx: StageContext) -> str:
+    """The configured embedder's model id (a hash of its weights file; the model itself is not loaded)."""
+    from ..embed.stage import build_embedder
+
+    return build_embedder(ctx).model_id
+
+
+def _pending(ctx: StageContext, backend_id: str, model_id: str | None) -> pd.DataFrame:
+    """Units with no score from this backend (with their stored vector when `model_id` is given)."""
+    missing = """NOT EXISTS (SELECT 1 FROM sentiment s WHERE s.target_kind = 'unit' AND s.target_id = u.unit_id
+                             AND s.backend_id = ?)"""
+    if model_id is None:
+        return ctx.store.query(f"SELECT unit_id, text FROM units u WHERE {missing} ORDER BY unit_id", [backend_id])
+    return ctx.store.query(
+        f"""
+        SELECT u.unit_id, u.text, e.vector FROM units u
+        LEFT JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ?
+        WHERE {missing} ORDER BY u.unit_id
+        """,
+        [model_id, backend_id],
+    )
 
 
 def run(ctx: StageContext) -> dict:
     """Score units without a score from this backend, then (re)aggregate every comment's score."""
     model = build_model(ctx)
     backend_id = model.backend_id
-    pending = ctx.store.query(
-        """
-        SELECT unit_id, text FROM units u
-        WHERE NOT EXISTS (SELECT 1 FROM sentiment s WHERE s.target_kind = 'unit' AND s.target_id = u.unit_id
-                          AND s.backend_id = ?)
-        ORDER BY unit_id
-        """,
-        [backend_id],
-    )
+    needs_vectors = bool(getattr(model, "needs_embeddings", False))
+    model_id = embedding_model_id(ctx) if needs_vectors else None
+    pending = _pending(ctx, backend_id, model_id)
+    without_vector = 0
+    if needs_vectors:
+        has_vector = pending["vector"].notna().to_numpy()
+        without_vector = int((~has_vector).sum())
+        pending = pending[has_vector]
     for batch in ctx.batches(pending, BATCH_SIZE, desc="sentiment", unit="sentence"):
-        scores = model.score(batch["text"].tolist())
+        texts = batch["text"].tolist()
+        if needs_vectors:
+            scores = model.score(texts, vectors=np.stack([np.asarray(v, dtype=np.float32) for v in batch["vector"]]))
+        else:
+            scores = model.score(texts)
         ctx.store.upsert("sentiment", pd.DataFrame({
             "target_kind": "unit",
             "target_id": batch["unit_id"].to_numpy(),
@@ -43,13 +86,18 @@ def run(ctx: StageContext) -> dict:
             "score": [s.score for s in scores],
             "confidence": [s.confidence for s in scores],
         }))
-    comments = aggregate_comments(ctx, backend_id)
+    threshold = float(getattr(model, "neutral_threshold", ctx.config.sentiment.neutral_threshold))
+    comments = aggregate_comments(ctx, backend_id, threshold)
     ctx.store.upsert("sentiment", comments)
-    return {"units_scored": len(pending), "comments_scored": len(comments), "backend_id": backend_id}
+    stats = {"units_scored": len(pending), "comments_scored": len(comments), "backend_id": backend_id}
+    if needs_vectors:
+        stats.update(units_without_vector=without_vector, embedding_model_id=model_id)
+    return stats
 
 
-def aggregate_comments(ctx: StageContext, backend_id: str) -> pd.DataFrame:
-    """Per-comment rows: length-weighted mean of unit scores; confidence = mean unit confidence."""
+def aggregate_comments(ctx: StageContext, backend_id: str, threshold: float | None = None) -> pd.DataFrame:
+    """Per-comment rows: length-weighted mean of unit scores; confidence = mean unit confidence; the label by
+    the backend's neutral band (`threshold`, default [sentiment] neutral_threshold) on that mean."""
     frame = ctx.store.query(
         """
         SELECT u.comment_id AS target_id,
@@ -62,7 +110,8 @@ def aggregate_comments(ctx: StageContext, backend_id: str) -> pd.DataFrame:
         """,
         [backend_id],
     )
-    threshold = ctx.config.sentiment.neutral_threshold
+    if threshold is None:
+        threshold = ctx.config.sentiment.neutral_threshold
     frame["label"] = [label_for(score, threshold) for score in frame["score"]]
     frame["target_kind"] = "comment"
     frame["backend_id"] = backend_id

@@ -1,0 +1,219 @@
+"""Sentiment benchmark (issue 5): every sentiment backend side by side on the same evaluation data.
+
+Evaluation data (none of it is used for training; scripts/train_sentiment.py drops any training sentence that
+also occurs here):
+  - VADER ground truth (../shared/data/vader_groundtruth): Pearson r of the backend's score with the mean human
+    rating, on tweets (4,200), NYT editorial snippets (5,190), Amazon review snippets (3,708), and movie snippets
+    *outside our training data* (the movie snippets and SST come from the same Rotten Tomatoes snippets: about
+    6,800 of the 10,605 are SST train sentences, so those are left out for every backend; VADER's r on the full
+    movie set is printed in a note for comparison with the paper);
+  - SST-2 test (stsa.binary.test, 1,821): accuracy and macro-F1 of score > 0 = positive;
+  - SST-5 test (stsa.fine.test, 2,210): accuracy and macro-F1 over 5 classes (the model: argmax; VADER: compound
+    cut at -0.5, -0.05, 0.05, 0.5) and 3-class macro-F1 (very neg + neg / neutral / pos + very pos; each backend's
+    own label).
+Training data (only for the model backend, read by scripts/train_sentiment.py, not here): SST-5 train, MPQA,
+custrev. Model selection used SST-2/SST-5 dev.
+
+Vectors are the pipeline's MiniLM embeddings, cached in benchmarks/.cache/ (about 3 minutes per 10k texts once).
+The `vs VADER` column is the model minus VADER.
+
+    .venv/bin/python benchmarks/sentiment.py                     # everything (about 1 minute once cached)
+    .venv/bin/python benchmarks/sentiment.py --limit 500         # seeded subset of each set
+    .venv/bin/python benchmarks/sentiment.py --synthetic         # no data or embedding model needed (smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from commentminer.sentiment.datasets import (  # noqa: E402
+    VADER_SETS, cached_embeddings, overlap_key, read_labelled, read_vader,
+)
+
+DATA_DIR = ROOT.parent / "shared" / "data"
+CACHE_DIR = Path(__file__).resolve().parent / ".cache"
+MODEL_PATH = ROOT / "models" / "all-MiniLM-L6-v2"
+TRAINING_FILES = ["stsa.fine.train", "stsa.binary.train", "mpqa.all", "custrev.all"]
+BACKENDS = ["vader.v1", "minilm_mlp.v1"]
+BASELINE = "vader.v1"
+
+
+# -- data -----------------------------------------------------------------------------------------------------
+class EvalSet:
+    """Texts + vectors + gold of one evaluation set; kind "r" (mean rating), "sst2" or "sst5"."""
+
+    def __init__(self, name: str, kind: str, texts: list[str], gold: np.ndarray, vectors: np.ndarray, note: str = ""):
+        self.name, self.kind, self.texts, self.gold, self.vectors, self.note = name, kind, texts, gold, vectors, note
+
+    def subset(self, keep: np.ndarray, note: str = "") -> "EvalSet":
+        return EvalSet(self.name, self.kind, [self.texts[i] for i in keep], self.gold[keep], self.vectors[keep],
+                       note or self.note)
+
+
+def _limit(n: int, limit: int | None, seed: int) -> np.ndarray:
+    if not limit or limit >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
+
+
+def load_sets(data_dir: Path, limit: int | None, seed: int, model_path: Path = MODEL_PATH) -> list[EvalSet]:
+    """The evaluation sets; with `limit`, a seeded subset of each is taken before anything is embedded."""
+    training = set()
+    for name in TRAINING_FILES:
+        training |= set(map(overlap_key, read_labelled(data_dir / "sst" / f"{name}.txt")[0]))
+    suffix = f"-limit{limit}-seed{seed}" if limit else ""
+    sets = []
+    for name, file in VADER_SETS.items():
+        _, texts, means = read_vader(data_dir / "vader_groundtruth" / file)
+        note, index = "", np.arange(len(texts))
+        if name == "movie":
+            index = np.array([i for i, t in enumerate(texts) if overlap_key(t) not in training])
+            note = f"those of {len(texts):,} not in our training data"
+        index = index[_limit(len(index), limit, seed)]
+        kept = [texts[i] for i in index]
+        es = EvalSet(name, "r", kept, np.asarray(means)[index],
+                     cached_embeddings(f"vader-{name}{suffix}", kept, CACHE_DIR,
+                                       model_path), note)
+        if name == "movie":
+            es.full_texts, es.full_gold = texts, np.asarray(means)  # for VADER's full-set note
+        sets.append(es)
+    for name, file in (("sst2", "stsa.binary.test"), ("sst5", "stsa.fine.test")):
+        texts, labels = read_labelled(data_dir / "sst" / f"{file}.txt")
+        index = _limit(len(texts), limit, seed)
+        kept = [texts[i] for i in index]
+        sets.append(EvalSet(name, name, kept, np.asarray(labels)[index],
+                            cached_embeddings(file + suffix, kept, CACHE_DIR, model_path)))
+    return sets
+
+
+def synthetic_sets(n: int, seed: int) -> list[EvalSet]:
+    """Template sentences with known polarity and random unit vectors: exercises every code path in seconds."""
+    rng = np.random.default_rng(seed)
+    good = ["a wonderful, excellent result", "I love this great plan", "really good news for everyone"]
+    bad = ["a terrible, awful decision", "I hate this insulting mess", "really bad news for everyone"]
+    flat = ["the board meets on tuesday", "the report has ten pages", "it was published in march"]
+    pools = [(bad, -2.5, 0), (flat, 0.0, 2), (good, 2.5, 4)]
+    picks = [pools[i % 3] for i in range(n)]
+    texts = [p[0][i % 3] for i, p in enumerate(picks)]
+    rating = np.array([p[1] for p in picks]) + rng.normal(0, 0.3, n)
+    fine = np.array([p[2] for p in picks])
+    vecs = rng.normal(size=(n, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    polar = fine != 2
+    return [EvalSet("synthetic", "r", texts, rating, vecs),
+            EvalSet("synthetic-sst2", "sst2", [t for t, k in zip(texts, polar) if k], (fine[polar] > 2).astype(int),
+                    vecs[polar]),
+            EvalSet("synthetic-sst5", "sst5", texts, fine, vecs)]
+
+
+# -- scoring --------------------------------------------------------------------------------------------------
+def make_backend(name: str, weights_path: str = ""):
+    from commentminer import registry
+
+    return registry.create("sentiment", name, **({"weights_path": weights_path} if weights_path else {}))
+
+
+def run_backend(model, es: EvalSet) -> tuple[np.ndarray, list[str], np.ndarray | None, float]:
+    """(scores, labels, 5-class predictions or None, seconds)."""
+    start = time.perf_counter()
+    if getattr(model, "needs_embeddings", False):
+        results = model.score(es.texts, vectors=es.vectors)
+        fine = model.probabilities(es.texts, es.vectors).argmax(axis=1) if es.kind == "sst5" else None
+    else:
+        results = model.score(es.texts)
+        fine = None
+    seconds = time.perf_counter() - start
+    scores = np.array([r.score for r in results])
+    if es.kind == "sst5" and fine is None:  # a score-only backend: cut its score into five bins
+        fine = np.digitize(scores, [-0.5, -0.05, 0.05, 0.5], right=False)
+        fine = np.where(scores == -0.05, 1, np.where(scores == 0.05, 3, fine))
+    return scores, [r.label for r in results], fine, seconds
+
+
+def metrics(es: EvalSet, scores: np.ndarray, labels: list[str], fine: np.ndarray | None) -> dict[str, float]:
+    from sklearn.metrics import f1_score
+
+    if es.kind == "r":
+        return {"r": float(np.corrcoef(scores, es.gold)[0, 1])}
+    if es.kind == "sst2":
+        pred = (scores > 0).astype(int)
+        return {"acc": float(np.mean(pred == es.gold)), "macro_f1": float(f1_score(es.gold, pred, average="macro"))}
+    gold3 = np.where(es.gold <= 1, 0, np.where(es.gold == 2, 1, 2))
+    pred3 = np.array([{"negative": 0, "neutral": 1, "positive": 2}[label] for label in labels])
+    return {"acc": float(np.mean(fine == es.gold)), "macro_f1": float(f1_score(es.gold, fine, average="macro")),
+            "3class_macro_f1": float(f1_score(gold3, pred3, average="macro"))}
+
+
+def evaluate(sets: list[EvalSet], backends: list[str], weights_path: str = "") -> tuple[list[dict], dict]:
+    rows, ids = [], {}
+    for name in backends:
+        model = make_backend(name, weights_path if name != BASELINE else "")
+        ids[name] = model.backend_id
+        for es in sets:
+            scores, labels, fine, seconds = run_backend(model, es)
+            for metric, value in metrics(es, scores, labels, fine).items():
+                rows.append({"backend": name, "set": es.name, "n": len(es.texts), "note": es.note,
+                             "metric": metric, "value": value, "per_s": len(es.texts) / max(seconds, 1e-9)})
+            print(f"# {name} {es.name}: n={len(es.texts)} {seconds:.1f} s", file=sys.stderr, flush=True)
+    return rows, ids
+
+
+# -- output ---------------------------------------------------------------------------------------------------
+_SET_TITLES = {"tweets": "VADER tweets", "nyt": "VADER NYT editorial snippets", "movie": "VADER movie snippets",
+               "amazon": "VADER Amazon review snippets", "sst2": "SST-2 test", "sst5": "SST-5 test"}
+_METRIC_TITLES = {"r": "Pearson r with mean human rating", "acc": "accuracy", "macro_f1": "macro-F1",
+                  "3class_macro_f1": "3-class macro-F1 (neg / neutral / pos)"}
+
+
+def markdown_table(rows: list[dict], backends: list[str]) -> str:
+    cells: dict[tuple[str, str], dict[str, dict]] = {}
+    for row in rows:
+        cells.setdefault((row["set"], row["metric"]), {})[row["backend"]] = row
+    head = "| evaluation set (n) | metric | " + " | ".join(backends) + " | best − VADER |"
+    lines = [head, "|" + "---|" * (len(backends) + 3)]
+    for (name, metric), by_backend in cells.items():
+        first = next(iter(by_backend.values()))
+        title = f"{_SET_TITLES.get(name, name)} ({first['n']:,}" + (f"; {first['note']}" if first["note"] else "") + ")"
+        values = [by_backend[b]["value"] if b in by_backend else None for b in backends]
+        others = [v for b, v in zip(backends, values) if b != BASELINE and v is not None]
+        base = by_backend.get(BASELINE, {}).get("value")
+        delta = f"{max(others) - base:+.3f}" if others and base is not None else ""
+        lines.append(f"| {title} | {_METRIC_TITLES[metric]} | "
+                     + " | ".join("" if v is None else f"{v:.3f}" for v in values) + f" | {delta} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA_DIR)
+    parser.add_argument("--backends", nargs="+", default=BACKENDS)
+    parser.add_argument("--weights", default="", help="weights file for minilm_mlp.v1 (default: the packaged one)")
+    parser.add_argument("--limit", type=int, default=None, help="seeded random subset of N items per set")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--synthetic", action="store_true", help="template sentences + random vectors (smoke run)")
+    args = parser.parse_args(argv)
+    sets = synthetic_sets(args.limit or 60, args.seed) if args.synthetic else load_sets(args.data, args.limit,
+                                                                                         args.seed)
+    rows, ids = evaluate(sets, args.backends, args.weights)
+    print(markdown_table(rows, args.backends))
+    print()
+    print("Backends: " + ", ".join(f"{name} = `{bid}`" for name, bid in ids.items()))
+    movie = next((s for s in sets if s.name == "movie" and hasattr(s, "full_texts")), None)
+    if movie is not None and BASELINE in args.backends and not args.limit:
+        vader = make_backend(BASELINE)
+        full = np.array([r.score for r in vader.score(movie.full_texts)])
+        print(f"VADER on all {len(full):,} movie snippets (as in the paper, 0.451): "
+              f"r = {np.corrcoef(full, movie.full_gold)[0, 1]:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
