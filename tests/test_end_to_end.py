@@ -112,6 +112,23 @@ def test_report_and_exports_are_written(runs):
         assert first.outputs[name].is_file() and first.outputs[name].stat().st_size > 0
 
 
+def test_seeds_report_opens_cleanly_in_chromium(runs, tmp_path):
+    """The real report in headless Chromium (skips without it, see tests/fixtures/browser.py): no console or
+    page error, nothing loaded but the file, every chart drawn; the screenshot lands in tmp_path."""
+    from fixtures.browser import open_report, require_browser
+
+    require_browser()
+    first, _, _ = runs
+    page = open_report(first.outputs["report"], tmp_path / "report-seeds.png")
+    assert page.console_errors == [] and page.page_errors == [] and page.requests == [page.url]
+    assert page.pwned == "undefined" and page.active["scripts"] == 0 and page.active["handlers"] == []
+    assert "Val Denton" in page.text
+    html = first.outputs["report"].read_text(encoding="utf-8")
+    assert len(page.charts) == html.count('class="chart"') >= 3
+    for chart in page.charts:
+        assert chart["width"] > 0 and chart["height"] > 0 and chart["drawn"] == chart["shapes"] > 0, chart
+
+
 def test_rerun_duplicates_nothing_reembeds_nothing_and_gives_identical_themes(runs):
     first, second, counts = runs
     with _store(second) as store:

@@ -65,3 +65,15 @@ def test_a_screenshot_is_saved(browsed):
     page, _ = browsed
     assert page.screenshot is not None and page.screenshot.stat().st_size > 10_000
     assert page.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_without_a_browser_the_test_skips_saying_what_to_install(monkeypatch):
+    from fixtures import browser
+
+    monkeypatch.setattr(browser, "chromium_path", lambda: None)
+    monkeypatch.delenv("COMMENTMINER_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"apt-get install chromium"):
+        browser.require_browser()
+    monkeypatch.setenv("COMMENTMINER_REQUIRE_BROWSER", "1")       # .ci/run sets it: a missing browser fails CI
+    with pytest.raises(pytest.fail.Exception, match=r"apt-get install chromium"):
+        browser.require_browser()
