@@ -4,7 +4,7 @@
     result = cm.run(["corpus/seeds"], out="reports/seeds")          # one-shot: ingest, analyse, report
     cm.ingest(["more/pages"], db="my.duckdb")                        # add sources (idempotent)
     run_id = cm.analyse(db="my.duckdb")                              # segment, embed, sentiment, regions, themes
-    cm.report(out="reports/mine", db="my.duckdb")                    # HTML + CSV exports of the latest run
+    cm.report(out="reports/mine", db="my.duckdb")                    # HTML, brief.md, exports of the latest run
     cm.query("sentiment", by="theme,region,quarter", db="my.duckdb")  # aggregate tables as DataFrames
 
 Stages meet only at tables in the store; each call here opens the store, runs stages in order, and closes it.
@@ -164,7 +164,9 @@ def report(
     out: str | Path, config: Config | str | Path | None = None, db: str | Path | None = None,
     run_id: str | None = None, log: Log = _quiet,
 ) -> dict[str, Path]:
-    """Write report.html and CSV exports for `run_id` (default: the latest successful run) into `out`."""
+    """Write report.html, brief.md and exports/ (CSV, Parquet, run_config.toml, manifest.json) for `run_id`
+    (default: the latest successful run) into `out`. [report] pseudonymise / pseudonymise_exports replace names
+    with pseudonyms in the brief / the exports."""
     from .context import StageContext
     from .store import Store
 

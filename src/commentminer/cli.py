@@ -30,6 +30,7 @@ DbOpt = Annotated[Optional[Path], typer.Option("--db", help="DuckDB store file (
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or stage summaries.")]
 FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Read every file as this format: text_dump, html, csv, jsonl, parquet or disqus_xml (default: from the file suffix).")]
 MapOpt = Annotated[Optional[str], typer.Option("--map", help="Export columns for our fields, e.g. --map text=body,name=user,article_title=headline.")]
+PseudonymiseOpt = Annotated[bool, typer.Option("--pseudonymise", help="brief.md names commenters 'Commenter 1', 'Commenter 2', ... and quoted speakers 'Speaker 1', ... (places kept); sets [report] pseudonymise.")]
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders to read (folders: files matching [ingest] patterns).")]
 
 
@@ -58,12 +59,15 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for report.html and exports/.")],
     config: ConfigOpt = None, set_: SetOpt = None,
     db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store (default: OUT/commentminer.duckdb).")] = None,
-    quiet: QuietOpt = False,
+    quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False,
 ) -> None:
     """The one-shot main job: ingest PATHS, analyse them, and write the report into OUT."""
     cfg = _load(config, set_, quiet)
+    if pseudonymise:
+        cfg.report.pseudonymise = True
     result = api.run(paths, out=out, config=cfg, db=db, log=_quiet if quiet else _log)
     typer.echo(f"report: {result.outputs['report']}")
+    typer.echo(f"brief: {result.outputs['brief']}")
     typer.echo(f"store: {result.db} (run {result.run_id})")
 
 
@@ -136,11 +140,15 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for report.html and exports/.")],
     run_id: Annotated[Optional[str], typer.Option("--run", help="Run id to report (default: the latest).")] = None,
     config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False,
+    pseudonymise: PseudonymiseOpt = False,
 ) -> None:
-    """Write report.html and CSV exports for an analysis run."""
+    """Write report.html, brief.md and the exports (CSV, Parquet, manifest.json) for an analysis run."""
     cfg = _load(config, set_, quiet)
+    if pseudonymise:
+        cfg.report.pseudonymise = True
     outputs = api.report(out, config=cfg, db=_db(cfg, db), run_id=run_id, log=_quiet if quiet else _log)
     typer.echo(f"report: {outputs['report']}")
+    typer.echo(f"brief: {outputs['brief']}")
 
 
 query_app = typer.Typer(

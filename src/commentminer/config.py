@@ -135,6 +135,8 @@ class AggregateConfig(_Section):
 class ReportConfig(_Section):
     n_quotes: int = Field(5, ge=0)
     theme_period: Literal["month", "quarter", "year"] = "quarter"
+    pseudonymise: bool = False
+    pseudonymise_exports: bool = False
 
 
 class Config(_Section):

@@ -6,8 +6,8 @@
 from .backends import choose_id, run_backends
 from .queries import (
     UNRESOLVED, article_sentiment, comments_table, corpus_overview, errors_by_reason, quarantined_items,
-    region_sentiment, run_info, theme_changes, theme_periods, theme_quotes, theme_summary, unit_themes_table,
-    units_table, unresolved_places,
+    region_rows, region_sentiment, run_info, sentiment_rows, source_list, theme_changes, theme_periods,
+    theme_quotes, theme_summary, unit_themes_table, units_table, unresolved_places,
 )
 from .stats import INTERVAL_METHOD, cluster_bootstrap, interval_method, wilson_interval
 from .tables import DIMENSIONS, NO_PLACE, UNDATED, UNTHEMED, parse_dimensions, resolve_theme, sentiment_table
@@ -15,7 +15,7 @@ from .tables import DIMENSIONS, NO_PLACE, UNDATED, UNTHEMED, parse_dimensions, r
 __all__ = [
     "DIMENSIONS", "INTERVAL_METHOD", "NO_PLACE", "UNDATED", "UNRESOLVED", "UNTHEMED", "article_sentiment",
     "choose_id", "cluster_bootstrap", "comments_table", "corpus_overview", "errors_by_reason", "interval_method",
-    "parse_dimensions", "quarantined_items", "region_sentiment", "resolve_theme", "run_backends", "run_info",
-    "sentiment_table", "theme_changes", "theme_periods", "theme_quotes", "theme_summary", "unit_themes_table",
-    "units_table", "unresolved_places", "wilson_interval",
+    "parse_dimensions", "quarantined_items", "region_rows", "region_sentiment", "resolve_theme", "run_backends",
+    "run_info", "sentiment_rows", "sentiment_table", "source_list", "theme_changes", "theme_periods", "theme_quotes",
+    "theme_summary", "unit_themes_table", "units_table", "unresolved_places", "wilson_interval",
 ]

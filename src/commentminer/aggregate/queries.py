@@ -309,5 +309,21 @@ def unit_themes_table(store: Store, run_id: str) -> pd.DataFrame:
     return store.read("unit_themes", "run_id = ? ORDER BY theme_id, unit_id", [run_id])
 
 
+def sentiment_rows(store: Store, sentiment_backend: str | None) -> pd.DataFrame:
+    """The `sentiment` rows of one backend (schema columns), units then comments, by target id."""
+    return store.read("sentiment", "backend_id = ? ORDER BY target_kind DESC, target_id", [sentiment_backend])
+
+
+def region_rows(store: Store, resolver_id: str | None) -> pd.DataFrame:
+    """The `regions` rows of one resolver (schema columns: place -> region per comment or quote unit)."""
+    return store.read("regions", "resolver_id = ? ORDER BY subject_kind, subject_id", [resolver_id])
+
+
+def source_list(store: Store) -> pd.DataFrame:
+    """Every ingested source without its text: source_id, uri, format, sha256, size_bytes, ingested_at."""
+    return store.query("SELECT source_id, uri, format, sha256, size_bytes, ingested_at FROM sources "
+                       "ORDER BY uri, source_id")
+
+
 def _is_list(value: object) -> bool:
     return hasattr(value, "__len__") and not isinstance(value, str)

@@ -1,6 +1,7 @@
-"""report stage: aggregates of one run -> out_dir/report.html and out_dir/exports/*.csv.
+"""report stage: aggregates of one run -> out_dir/report.html, out_dir/brief.md and out_dir/exports/.
 
-Reads: runs, articles, comments, units, themes, unit_themes, sentiment, regions, errors. Writes files only.
+Reads: runs, sources, articles, comments, units, themes, unit_themes, sentiment, regions, errors. Writes files
+only.
 Which sentiment backend and place resolver to read comes from the run's stored config (the run is what is being
 reported), falling back to the current config; see `aggregate.backends.run_backends`. Region, theme and
 per-period sentiment come from `aggregate.sentiment_table` (bootstrap / Wilson intervals, [aggregate] settings).
@@ -8,22 +9,30 @@ per-period sentiment come from `aggregate.sentiment_table` (bootstrap / Wilson i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
+from .. import __version__
 from .. import aggregate as agg
 from ..context import StageContext
 from ..errors import StoreError
-from .exports import themes_for_csv, write_csvs
+from .brief import build_brief
+from .exports import config_toml, manifest, write_csvs, write_parquets
+from .pseudonyms import Pseudonyms
 from .html import ReportData, records, render_report
 
 
 def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
-    """Write report.html and the CSV exports for `ctx.run_id` into `out_dir`.
+    """Write report.html, brief.md and the exports for `ctx.run_id` into `out_dir`.
 
-    Returns {"report": path, "comments_csv": ..., "themes_csv": ..., "regions_csv": ..., "articles_csv": ...,
-    "units_csv": ..., "unit_themes_csv": ...}. Raises StoreError when the run is not in the store.
+    Exports (out_dir/exports/, each as <name>.csv and <name>.parquet): comments, units, themes, unit_themes,
+    sentiment (the run backend's rows), places (the resolver's `regions` rows), regions (comment sentiment by
+    region), articles, aggregates (unit sentiment by theme x region x [report] theme_period, every unit kind);
+    then run_config.toml (the run's resolved config) and manifest.json (see `exports.manifest`).
+    Returns {"report": path, "brief": path, "manifest": path, "run_config": path, "<name>_csv": path,
+    "<name>_parquet": path, ...}. Raises StoreError when the run is not in the store.
     """
     if not ctx.run_id:
         raise StoreError("report: no run id given (run `commentminer analyse` first or pass --run-id)")
@@ -43,14 +52,36 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     regions = agg.region_sentiment(store, sentiment_backend, resolver_id, acfg.min_commenters,
                                    acfg.bootstrap_resamples, acfg.bootstrap_seed)
     articles = agg.article_sentiment(store, sentiment_backend)
-    paths = write_csvs(out_dir, {
-        "comments": agg.comments_table(store, sentiment_backend, resolver_id),
-        "themes": themes_for_csv(themes),
+    comments = agg.comments_table(store, sentiment_backend, resolver_id)
+    units = agg.units_table(store, run_id, sentiment_backend)
+    pseudonyms = Pseudonyms.build(comments, units) if cfg.pseudonymise or cfg.pseudonymise_exports else None
+    tables = {
+        "comments": comments,
+        "themes": themes,
         "regions": regions,
         "articles": articles,
-        "units": agg.units_table(store, run_id, sentiment_backend),
+        "units": units,
         "unit_themes": agg.unit_themes_table(store, run_id),
-    })
+        "sentiment": agg.sentiment_rows(store, sentiment_backend),
+        "places": agg.region_rows(store, resolver_id),
+        "aggregates": agg.sentiment_table(store, run_id, by=("theme", "region", cfg.theme_period),
+                                          kinds=("article", "comment", "quote"), **table),
+    }
+    if cfg.pseudonymise_exports and pseudonyms is not None:
+        tables = {name: pseudonyms.frame(name, frame) for name, frame in tables.items()}
+    paths = write_csvs(out_dir, tables)
+    paths.update(write_parquets(out_dir, tables))
+
+    brief_path = out_dir / "brief.md"
+    brief_path.write_text(build_brief(
+        store, run_id, sentiment_backend=sentiment_backend, resolver_id=resolver_id,
+        min_commenters=acfg.min_commenters, resamples=acfg.bootstrap_resamples, seed=acfg.bootstrap_seed,
+        pseudonyms=pseudonyms if cfg.pseudonymise else None,
+    ), encoding="utf-8")
+    config_path = out_dir / "exports" / "run_config.toml"
+    config_path.write_text(config_toml(json.loads(run.get("config_json") or "{}")), encoding="utf-8")
+    manifest_path = out_dir / "exports" / "manifest.json"
+
     data = ReportData(
         run=run,
         overview=records(agg.corpus_overview(store, resolver_id))[0],
@@ -65,14 +96,23 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
         resolver_id=resolver_id,
         min_commenters=acfg.min_commenters,
         interval_method=agg.interval_method(acfg.bootstrap_resamples, acfg.bootstrap_seed),
-        exports={name: path.relative_to(out_dir).as_posix() for name, path in paths.items()},
+        exports={name: path.relative_to(out_dir).as_posix()
+                 for name, path in {**paths, "run_config": config_path, "manifest": manifest_path}.items()},
         periods=periods,
         changes=agg.theme_changes(store, run_id),
         period_name=cfg.theme_period,
     )
     report_path = out_dir / "report.html"
     report_path.write_text(render_report(data), encoding="utf-8")
-    return {"report": report_path, **paths}
+
+    outputs = {"report": report_path, "brief": brief_path, "run_config": config_path, **paths}
+    settings = {"report": ctx.config.report.model_dump(mode="json"), "aggregate": acfg.model_dump(mode="json"),
+                "sentiment_backend": sentiment_backend, "resolver_id": resolver_id}
+    content = manifest(run=run, store_path=str(store.path), sources=agg.source_list(store), counts=store.counts(),
+                       files=outputs, out_dir=out_dir, report_settings=settings,
+                       commentminer_version=__version__, config_file=config_path.relative_to(out_dir).as_posix())
+    manifest_path.write_text(json.dumps(content, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    return {**outputs, "manifest": manifest_path}
 
 
 def _theme_tables(ctx: StageContext, themes: pd.DataFrame, period: str,
