@@ -80,7 +80,7 @@ def render_brief(run: dict, overview: dict, themes: pd.DataFrame, overall: pd.Da
         f"Run {md(run['run_id'])} (config {md(run.get('config_hash'))}): {len(leaves)} themes found in "
         f"{_n(overview.get('n_comments'))} comments by {_n(overview.get('n_commenters'))} distinct commenters on "
         f"{_n(overview.get('n_articles'))} articles ({_n(overview.get('n_units'))} sentences, article text "
-        f"included)." + (f" {_count(other['n_units'], 'sentence')} fit no theme and are not shown." if other else ""),
+        f"included)." + (f" {_count(other['n_units'], 'sentence')} fit no theme ({'it is' if other['n_units'] == 1 else 'they are'} not shown)." if other else ""),
         "",
         "How to read it: each theme counts distinct commenters (the same signed name and place counts once; a person "
         "quoted in an article counts as one commenter), the comments and the sentences it covers. Sentences from "
