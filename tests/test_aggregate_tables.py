@@ -172,3 +172,19 @@ def test_theme_region_quarter_and_article_columns(agg_store):
     assert list(frame.columns[:6]) == ["theme_id", "theme", "region", "quarter", "article_id", "article"]
     assert frame.n_units.sum() == 10 and frame.theme.iloc[-1] == UNTHEMED   # u11 (unthemed) last, not dropped
     assert set(frame.article) == {"Surgery waits", "Funding row"}
+
+
+def test_voice_dimension_gives_sentiment_per_commenter_and_per_quoted_speaker(agg_store):
+    voices = table(agg_store, by="voice").set_index("voice")
+    # p1 wrote k1 (u1 0.5, u2 -0.5) and k3 (u4 0.2, u5 0.0): one voice, 2 comments, 4 units, mean 0.05
+    p1 = voices.loc["Name p1, Somewhere"]
+    assert (p1.n_units, p1.n_comments, p1.n_commenters) == (4, 2, 1)
+    assert p1.mean_score == pytest.approx(0.05)
+    # the quoted speaker is a voice of its own, with the place from the quote
+    jane = voices.loc["Dr Jane Roe, Bristol"]
+    assert (jane.n_units, jane.n_comments, jane.n_commenters) == (1, 0, 1)
+    assert jane.mean_score == pytest.approx(-0.2)
+    assert len(voices) == 6                                   # p1..p5 + the quoted speaker
+    assert voices["too_few"].all() and voices["rank"].isna().all()
+    quotes_only = table(agg_store, by="voice", kinds=["quote"])
+    assert quotes_only["voice"].tolist() == ["Dr Jane Roe, Bristol"]

@@ -69,7 +69,7 @@ def test_themes_list(db):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (("sentiment", "--by", "region,fortnight"), "unknown dimension 'fortnight' (valid: theme, region, month, quarter, year, article, kind)"),
+    (("sentiment", "--by", "region,fortnight"), "unknown dimension 'fortnight' (valid: theme, region, month, quarter, year, article, kind, voice)"),
     (("sentiment", "--theme", "nope"), "theme 'nope' not found in run run_agg (available: 10 health services; 0 waiting times; 1 Money matters"),
     (("sentiment", "--level", "sentence"), "unknown level 'sentence' (valid: unit, comment)"),
     (("sentiment", "--format", "xml"), "unknown format 'xml' (valid: table, csv, json)"),

@@ -182,7 +182,7 @@ def _check_format(fmt: str) -> None:
 
 @query_app.command("sentiment")
 def query_sentiment(
-    by: Annotated[str, typer.Option("--by", help="Dimensions, comma-separated: theme, region, month, quarter, year, article, kind.")] = "region,quarter",
+    by: Annotated[str, typer.Option("--by", help="Dimensions, comma-separated: theme, region, month, quarter, year, article, kind, voice.")] = "region,quarter",
     theme: Annotated[Optional[str], typer.Option("--theme", help="Only this theme: id, label or guided name (case-insensitive); a parent theme covers its children.")] = None,
     level: Annotated[str, typer.Option("--level", help="unit: sentence units and their sentiment; comment: whole comments.")] = "unit",
     kinds: Annotated[Optional[str], typer.Option("--kinds", help="Unit kinds at --level unit, comma-separated (default comment,quote; add article for article sentences).")] = None,

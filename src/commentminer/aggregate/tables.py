@@ -45,7 +45,7 @@ UNTHEMED = "(unthemed)"     # units the run did not assign to a theme
 BUCKETS = {UNRESOLVED, NO_PLACE, UNDATED, UNTHEMED}
 
 PERIODS = ("month", "quarter", "year")
-DIMENSIONS = ("theme", "region", "month", "quarter", "year", "article", "kind")
+DIMENSIONS = ("theme", "region", "month", "quarter", "year", "article", "kind", "voice")
 LEVELS = ("unit", "comment")
 DEFAULT_KINDS = ("comment", "quote")
 
@@ -63,7 +63,18 @@ _DIM_COLUMNS = {
     "year": ("year",),
     "article": ("article_id", "article"),
     "kind": ("kind",),
+    "voice": ("voice",),
 }
+
+# Who said it, for the "voice" dimension (cells are grouped by commenter id; this is the label shown):
+# a quoted speaker (or their role when unnamed) with their place, a commenter's signature, or the article text.
+_COMMENT_VOICE_SQL = ("CASE WHEN c.withheld THEN 'Name and address withheld' "
+                      "ELSE coalesce(c.name, 'Unsigned') || coalesce(', ' || c.place, '') END")
+_VOICE_SQL = f"""CASE u.kind
+                 WHEN 'quote' THEN coalesce(u.speaker, 'unnamed ' || coalesce(u.role, 'speaker')) || coalesce(', ' || u.place, '')
+                 WHEN 'comment' THEN {_COMMENT_VOICE_SQL}
+                 ELSE 'article text'
+               END"""
 
 
 def parse_dimensions(by: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -143,7 +154,7 @@ def _base_sql(level: str, needs_theme: bool, kinds: Sequence[str]) -> tuple[str,
                  ELSE '{NO_PLACE}'
                END AS region,
                c.published AS comment_date, a.published AS article_date,
-               ut.theme_id, 1 AS n_units, s.score, s.label
+               ut.theme_id, 1 AS n_units, s.score, s.label, {_VOICE_SQL} AS voice
         FROM units u
         LEFT JOIN comments c ON c.comment_id = u.comment_id
         LEFT JOIN articles a ON a.article_id = u.article_id
@@ -169,7 +180,8 @@ def _base_sql(level: str, needs_theme: bool, kinds: Sequence[str]) -> tuple[str,
                coalesce(c.commenter_id, 'comment:' || c.comment_id) AS commenter,
                coalesce(r.region, '{UNRESOLVED}') AS region,
                c.published AS comment_date, a.published AS article_date,
-               cu.theme_id, coalesce(cu.n, 0) AS n_units, s.score, s.label
+               cu.theme_id, coalesce(cu.n, 0) AS n_units, s.score, s.label,
+               {_COMMENT_VOICE_SQL} AS voice
         FROM comments c
         LEFT JOIN articles a ON a.article_id = c.article_id
         LEFT JOIN ({per_comment}) cu ON cu.comment_id = c.comment_id
@@ -181,7 +193,7 @@ def _base_sql(level: str, needs_theme: bool, kinds: Sequence[str]) -> tuple[str,
 
 # dimension -> SQL key expression over the base rows `b` (what cells are grouped by)
 _KEY_SQL = {"theme": "b.theme_id", "region": "b.region", "month": "b.period", "quarter": "b.period",
-            "year": "b.period", "article": "b.article_id", "kind": "b.kind"}
+            "year": "b.period", "article": "b.article_id", "kind": "b.kind", "voice": "b.commenter"}
 
 
 def sentiment_table(
@@ -226,6 +238,8 @@ def sentiment_table(
             extra += [f"any_value(coalesce(t.name, t.label, '{UNTHEMED}')) AS theme", "any_value(t.n_units) AS _theme_size"]
         elif dim == "article":
             extra += ["any_value(a.title) AS article", "any_value(a.published) AS _published"]
+        elif dim == "voice":
+            extra += ["any_value(b.voice) AS voice"]
     named = [f"{k} AS {'theme_id' if d == 'theme' else d if d in PERIODS else k.split('.')[-1]}"
              for d, k in zip(dims, keys)]
     prefix = f"""
@@ -314,6 +328,8 @@ def _finish(cells: pd.DataFrame, clusters: pd.DataFrame, dims: tuple[str, ...], 
                                      cells["article"].fillna(""), cells["article_id"]))
         elif dim == "kind":
             cells[column] = cells["kind"].map({k: i for i, k in enumerate(UNIT_KINDS)})
+        elif dim == "voice":
+            cells[column] = list(zip(cells["voice"].eq("article text"), cells["voice"].fillna("")))
         order.append(column)
     if order and len(cells):
         cells = cells.sort_values(order, kind="stable")
