@@ -17,6 +17,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from . import svg
+from .views import time_views
 
 MAX_QUOTE_CHARS = 320      # quotes longer than this are cut at a word boundary and end with "…"
 MAX_TABLE_ROWS = 200       # rows shown per table; the rest is in exports/*.csv (the note says so)
@@ -44,6 +45,7 @@ class ReportData:
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)   # aggregate.theme_periods
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)   # aggregate.theme_changes
     period_name: str = "quarter"
+    views: dict[str, Any] = field(default_factory=dict)   # report.views.build_views
 
 
 def render_report(data: ReportData) -> str:
@@ -87,6 +89,7 @@ def context(data: ReportData) -> dict[str, Any]:
         "n_themed_units": sum(int(t["n_units"] or 0) for t in leaves),
         "changes": records(data.changes),
         "period_name": data.period_name,
+        "views": {**data.views, **time_views(themes, periods, data.period_name)},
         "theme_chart": svg.theme_shares_chart([{**t, "label": t["title"]} for t in leaves]) if leaves else None,
         "regions": regions,
         "region_chart": svg.region_chart(regions, data.min_commenters) if regions else None,

@@ -21,6 +21,7 @@ from ..errors import StoreError
 from .brief import build_brief
 from .exports import config_toml, manifest, write_csvs, write_parquets
 from .pseudonyms import Pseudonyms
+from .views import build_views
 from .html import ReportData, records, render_report
 
 
@@ -101,6 +102,7 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
         periods=periods,
         changes=agg.theme_changes(store, run_id),
         period_name=cfg.theme_period,
+        views=build_views(store, run_id, table, pseudonyms if cfg.pseudonymise else None),
     )
     report_path = out_dir / "report.html"
     report_path.write_text(render_report(data), encoding="utf-8")

@@ -1,0 +1,147 @@
+"""Theme map: the run's themed sentence units laid out in 2-D (PCA of their stored embeddings), coloured by theme.
+
+PCA is a plain numpy SVD of the centred vectors (component signs fixed so the layout is deterministic); no UMAP,
+so it is fast and needs no extra package. More than `MAX_POINTS` units are sampled deterministically (by a hash
+of the unit id) and the caption says so. Each point's <title> (hover) holds its sentence and who wrote or said
+it; every string goes through `svg.el`, so it is escaped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from ..store import Store
+from .svg import INK, MUTED, _clip, el, svg
+
+MAX_POINTS = 3000          # points drawn; more units are sampled (read at call time so tests can lower it)
+TOP_THEMES = 7             # themes with their own colour; the rest share "other themes"
+MAX_HOVER_CHARS = 240
+# Okabe-Ito (colour-blind safe) for the top themes; grey for the rest.
+THEME_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+OTHER_COLOUR = "#BBBBBB"
+
+
+def map_units(store: Store, run_id: str) -> pd.DataFrame:
+    """The run's themed units with their embedding (the model with most vectors among them), theme and author.
+
+    Columns: unit_id, kind, text, theme_id, theme, theme_kind, name, place, withheld, speaker, comment_id, vector.
+    """
+    model = store.query(
+        "SELECT e.model_id, count(*) AS n FROM unit_themes ut JOIN units u ON u.unit_id = ut.unit_id "
+        "JOIN embeddings e ON e.text_hash = u.text_hash WHERE ut.run_id = ? "
+        "GROUP BY e.model_id ORDER BY n DESC, e.model_id LIMIT 1", [run_id])
+    if model.empty:
+        return pd.DataFrame(columns=["unit_id", "kind", "text", "theme_id", "theme", "theme_kind", "name", "place",
+                                     "withheld", "speaker", "comment_id", "vector"])
+    return store.query(
+        """
+        SELECT u.unit_id, u.kind, u.text, ut.theme_id, coalesce(t.name, t.label) AS theme, t.kind AS theme_kind,
+               c.name, c.place, c.withheld, u.speaker, u.comment_id, e.vector
+        FROM unit_themes ut
+        JOIN units u ON u.unit_id = ut.unit_id
+        JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ?
+        LEFT JOIN themes t ON t.run_id = ut.run_id AND t.theme_id = ut.theme_id
+        LEFT JOIN comments c ON c.comment_id = u.comment_id
+        WHERE ut.run_id = ?
+        ORDER BY u.unit_id
+        """, [str(model.model_id.iloc[0]), run_id])
+
+
+def pca_2d(vectors: np.ndarray) -> np.ndarray:
+    """(n, 2) coordinates: the first two principal components (signs fixed: largest loading positive)."""
+    x = np.asarray(vectors, dtype=np.float64)
+    if x.ndim != 2 or len(x) == 0:
+        return np.zeros((len(x), 2))
+    x = x - x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    comps = np.zeros((2, x.shape[1]))
+    comps[: min(2, len(vt))] = vt[:2]
+    for row in comps:
+        if row.any() and row[np.argmax(np.abs(row))] < 0:
+            row *= -1
+    return x @ comps.T
+
+
+def sample_ids(unit_ids: list[str], cap: int) -> set[str]:
+    """A deterministic sample of `cap` ids (smallest sha1 of the id), independent of row order."""
+    ranked = sorted(unit_ids, key=lambda u: hashlib.sha1(str(u).encode("utf-8")).hexdigest())
+    return set(ranked[:cap])
+
+
+def who(row: dict[str, Any], pseudonym: Callable[[dict[str, Any]], str | None] | None = None) -> str:
+    """Who wrote or said a unit, for its hover text."""
+    if pseudonym is not None and (alias := pseudonym(row)):
+        return alias
+    if row["kind"] == "comment":
+        if row.get("withheld") is True:
+            return "name and address withheld"
+        name = row.get("name") if isinstance(row.get("name"), str) else "unsigned"
+        return f"{name}, {row['place']}" if isinstance(row.get("place"), str) else name
+    if row["kind"] == "quote":
+        return f"{row['speaker']} (quoted)" if isinstance(row.get("speaker"), str) else "unnamed speaker (quoted)"
+    return "article text"
+
+
+def theme_map(units: pd.DataFrame, cap: int | None = None, width: int = 760, height: int = 520,
+              pseudonym: Callable[[dict[str, Any]], str | None] | None = None,
+              text: Callable[[Any], Any] | None = None) -> tuple[Markup | None, str]:
+    """(the SVG scatter or None when no unit has an embedding, the caption)."""
+    cap = MAX_POINTS if cap is None else cap
+    total = len(units)
+    if total == 0:
+        return None, "No stored embeddings for this run's themed sentences, so there is no theme map."
+    xy = pca_2d(np.vstack([np.asarray(v, dtype=np.float64) for v in units["vector"]]))
+    rows = units.drop(columns=["vector"]).to_dict("records")
+    keep = sample_ids([r["unit_id"] for r in rows], cap) if total > cap else None
+    sizes = units.groupby("theme_id").size()
+    kinds = dict(zip(units["theme_id"], units["theme_kind"]))
+    ranked = sorted((t for t in sizes.index if kinds.get(t) != "other"), key=lambda t: (-sizes[t], t))
+    colours = {t: c for t, c in zip(ranked, THEME_COLOURS[:TOP_THEMES])}
+    names = dict(zip(units["theme_id"], units["theme"]))
+
+    left, right, top, bottom = 50, 20, 60 + 20 * ((len(colours) + 1 + 2) // 3), 50
+    plot_w, plot_h = width - left - right, height - top - bottom
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    span = np.where(hi - lo > 1e-12, hi - lo, 1.0)
+
+    def pos(p: np.ndarray) -> tuple[float, float]:
+        return (round(left + 6 + (p[0] - lo[0]) / span[0] * (plot_w - 12), 2),
+                round(top + plot_h - 6 - (p[1] - lo[1]) / span[1] * (plot_h - 12), 2))
+
+    title = "Theme map of sentences"
+    body: list[Markup] = [el("text", title, x=0, y=16, font_size=15, font_weight="bold", fill=INK)]
+    items = [(_clip(names[t], 26), colours[t]) for t in colours] + [("other themes / no theme", OTHER_COLOUR)]
+    for i, (label, colour) in enumerate(items):
+        lx, ly = left + (i % 3) * 230, 40 + (i // 3) * 20
+        body.append(el("circle", cx=lx + 6, cy=ly - 4, r=5, fill=colour))
+        body.append(el("text", label, x=lx + 16, y=ly, font_size=12, fill=INK))
+    body.append(el("rect", x=left, y=top, width=plot_w, height=plot_h, fill="none", stroke="#DDDDDD"))
+    # grey points first, so the coloured themes draw on top
+    order = sorted(range(total), key=lambda i: (rows[i]["theme_id"] in colours, rows[i]["unit_id"]))
+    for i in order:
+        row = rows[i]
+        if keep is not None and row["unit_id"] not in keep:
+            continue
+        x, y = pos(xy[i])
+        sentence = text(row["text"]) if text else row["text"]
+        tip = f"“{_clip(' '.join(str(sentence or '').split()), MAX_HOVER_CHARS)}” — {who(row, pseudonym)} · " \
+              f"theme: {names.get(row['theme_id']) or row['theme_id']}"
+        body.append(el("circle", el("title", tip), cx=x, cy=y, r=3.5, fill=colours.get(row["theme_id"], OTHER_COLOUR),
+                       fill_opacity=0.75, class_="point"))
+    body.append(el("text", "principal component 1 of the sentence embeddings (no unit)", x=left + plot_w / 2,
+                   y=top + plot_h + 20, font_size=12, fill=MUTED, text_anchor="middle"))
+    body.append(el("text", "principal component 2 (no unit)", x=14, y=top + plot_h / 2, font_size=12, fill=MUTED,
+                   text_anchor="middle", transform=f"rotate(-90 14 {top + plot_h / 2})"))
+    shown = min(total, cap)
+    caption = (f"showing {shown:,} of {total:,} sentences, sampled" if total > cap
+               else f"showing all {total:,} themed sentences")
+    body.append(el("text", caption, x=left + plot_w, y=height - 8, font_size=11, fill=MUTED, text_anchor="end"))
+    return svg(width, height, title, body,
+               desc="Each dot is a sentence placed by the first two principal components of its embedding; "
+                    "nearby dots are similar in meaning. Colour shows its theme."), caption

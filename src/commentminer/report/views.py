@@ -1,0 +1,45 @@
+"""Data for the theme map, theme x region heatmap and over-time views (charts in charts_map / charts_grid).
+
+`build_views` runs in the report stage (it reads the store); `time_views` runs in `html.context` on the per-period
+rows the stage already computed. The templates _theme_map / _theme_regions / _over_time.html.j2 show them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import aggregate as agg
+from ..store import Store
+from . import charts_map
+from .charts_grid import UNDATED, heatmap, time_charts
+from .pseudonyms import Pseudonyms
+
+
+def build_views(store: Store, run_id: str, table: dict, pseudonyms: Pseudonyms | None = None) -> dict[str, Any]:
+    """{"theme_map", "theme_map_caption", "heatmap", "heatmap_cells"}; `table`: sentiment_table keyword
+    arguments (sentiment_backend, resolver_id, min_commenters, resamples, seed)."""
+    pseudonym, text = None, None
+    if pseudonyms is not None:
+        def pseudonym(row: dict) -> str | None:
+            if row["kind"] == "comment" and (alias := pseudonyms.comment(row.get("comment_id"))):
+                place = row.get("place")
+                return f"{alias}, {place}" if isinstance(place, str) else alias
+            if row["kind"] == "quote" and (alias := pseudonyms.speaker(row.get("speaker"))):
+                return f"{alias} (quoted)"
+            return None
+        text = pseudonyms.text
+    chart, caption = charts_map.theme_map(charts_map.map_units(store, run_id), pseudonym=pseudonym, text=text)
+    cells = agg.sentiment_table(store, run_id, by=("theme", "region"), **table)
+    cell_rows = [{k: (None if v != v else v) for k, v in row.items()}   # NaN -> None
+                 for row in cells[["theme_id", "theme", "region", "n_commenters", "mean_score", "too_few"]]
+                 .to_dict("records")]
+    if pseudonyms is not None:
+        for row in cell_rows:
+            row["theme"] = pseudonyms.text(row["theme"])
+    return {"theme_map": chart, "theme_map_caption": caption,
+            "heatmap": heatmap(cell_rows, int(table.get("min_commenters", 5))), "heatmap_cells": len(cell_rows)}
+
+
+def time_views(themes: list[dict], periods: list[dict], period_name: str) -> dict[str, Any]:
+    """{"time": [{title, chart, undated}], "undated_label": "Undated"} for the top themes."""
+    return {"time": time_charts(themes, periods, period_name), "undated_label": UNDATED}
