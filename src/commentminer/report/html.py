@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from . import svg
+from . import charts_regions, svg
 from .views import time_views
 
 MAX_QUOTE_CHARS = 320      # quotes longer than this are cut at a word boundary and end with "…"
@@ -46,6 +46,8 @@ class ReportData:
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)   # aggregate.theme_changes
     period_name: str = "quarter"
     views: dict[str, Any] = field(default_factory=dict)   # report.views.build_views
+    article_views: list[dict[str, Any]] = field(default_factory=list)   # report.articles.article_views
+    article_views_hidden: int = 0
 
 
 def render_report(data: ReportData) -> str:
@@ -93,6 +95,9 @@ def context(data: ReportData) -> dict[str, Any]:
         "theme_chart": svg.theme_shares_chart([{**t, "label": t["title"]} for t in leaves]) if leaves else None,
         "regions": regions,
         "region_chart": svg.region_chart(regions, data.min_commenters) if regions else None,
+        "region_tiles": charts_regions.region_tile_map(regions, data.min_commenters) if regions else None,
+        "article_views": data.article_views, "article_views_hidden": data.article_views_hidden,
+        "article_limits": _article_limits(),
         "articles": articles, "articles_hidden": articles_hidden,
         "errors_by_reason": records(data.errors_by_reason),
         "quarantined": quarantined, "quarantined_hidden": quarantined_hidden,
@@ -106,6 +111,13 @@ def context(data: ReportData) -> dict[str, Any]:
         "max_quote_chars": MAX_QUOTE_CHARS,
         "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
     }
+
+
+def _article_limits() -> dict[str, int]:
+    from . import articles   # imports this module
+
+    return {"articles": articles.MAX_ARTICLES, "comments": articles.MAX_COMMENTS_PER_ARTICLE,
+            "chars": articles.MAX_COMMENT_CHARS}
 
 
 def theme_tree(themes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:

@@ -18,6 +18,7 @@ from .. import __version__
 from .. import aggregate as agg
 from ..context import StageContext
 from ..errors import StoreError
+from .articles import article_views, theme_titles
 from .brief import build_brief
 from .exports import config_toml, manifest, write_csvs, write_parquets
 from .pseudonyms import Pseudonyms
@@ -104,6 +105,9 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
         period_name=cfg.theme_period,
         views=build_views(store, run_id, table, pseudonyms if cfg.pseudonymise else None),
     )
+    data.article_views, data.article_views_hidden = article_views(
+        store, run_id, sentiment_backend, resolver_id,
+        theme_titles(themes), pseudonyms=pseudonyms if cfg.pseudonymise else None)
     report_path = out_dir / "report.html"
     report_path.write_text(render_report(data), encoding="utf-8")
 

@@ -1,0 +1,35 @@
+"""benchmarks/report.py: a smoke run at a tiny N (synthetic store, timed write_report, the printed table)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("bench_report", ROOT / "benchmarks" / "report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_report_benchmark_smoke(capsys):
+    bench = _load()
+    assert bench.main(["--sizes", "60", "--baseline", "30"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("| ")]
+    assert lines[0].startswith("| comments | report s | vs base | report.html MB")
+    assert lines[1].startswith("| 30 | ") and "| 1.0× |" in lines[1]
+    assert lines[2].startswith("| 60 | ")
+
+
+def test_synthetic_store_has_what_the_report_reads(store):
+    bench = _load()
+    bench.build_store(store, 100)
+    counts = store.counts()
+    assert counts["comments"] == 100 and counts["units"] == 200 + 4 * 2 and counts["embeddings"] == counts["units"]
+    vec = store.query("SELECT vector FROM embeddings LIMIT 1")["vector"][0]
+    assert len(vec) == 384 and abs(sum(v * v for v in vec) - 1) < 1e-4
+    assert store.query("SELECT count(DISTINCT region) AS n FROM regions")["n"][0] >= 10
