@@ -98,6 +98,18 @@ def test_theme_cards_show_bootstrap_intervals_and_too_few_periods(written):
     assert 'title="95% Wilson interval 6% to 79%">33%' in regions       # Yorkshire: 1 negative of 3
 
 
+def test_section_nav_reaches_every_section_and_overview_shows_data_quality(written):
+    _, html = written
+    nav = re.search(r'<nav aria-label="Sections">(.*?)</nav>', html, re.S).group(1)
+    targets = re.findall(r'href="#([^"]+)"', nav)
+    sections = re.findall(r'<section id="([^"]+)"', html)
+    assert targets == sections                                       # every section, in page order, no dead link
+    overview = html[html.index('id="overview"'):html.index('id="themes"')]
+    assert "quarantined items" in overview and "unresolved places" in overview
+    other_share = re.search(r"<b>([0-9.]+%)</b>of units in no theme", overview)
+    assert other_share and other_share.group(1) in html[html.index("Other (units that fit no theme)"):]
+
+
 def test_long_quotes_are_cut_with_an_ellipsis(written):
     _, html = written
     long_quote = re.search(r"“(Closing the surgery[^”]*)”", html).group(1)

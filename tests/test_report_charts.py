@@ -16,7 +16,7 @@ from commentminer.report.stage import write_report
 from commentminer.schema import TABLES
 from commentminer.store import Store
 from fixtures.browser import open_report, require_browser
-from fixtures.report_store import HOSTILE_TEXT, RUN_ID, RESOLVER, SENTIMENT_BACKEND, add_hostile_content, \
+from fixtures.report_store import RUN_ID, RESOLVER, SENTIMENT_BACKEND, add_hostile_content, \
     build_report_store
 
 N_UNITS = 13    # u1..u13, every one themed in run_test

@@ -59,7 +59,7 @@ def cluster_bootstrap(sums: Sequence[float], counts: Sequence[int], resamples: i
     """Percentile bootstrap interval of a pooled mean, resampling clusters.
 
     sums[i], counts[i]: the sum of scores and number of scored rows of cluster i (one commenter). Each resample
-    draws len(sums) clusters with replacement (multinomial weights) and computes sum(w·sums) / sum(w·counts).
+    draws len(sums) cluster indices uniformly with replacement and computes sum(sums[drawn]) / sum(counts[drawn]).
     Returns (None, None) with fewer than 2 clusters or no resamples.
     """
     s = np.asarray(sums, dtype=float)
@@ -68,12 +68,13 @@ def cluster_bootstrap(sums: Sequence[float], counts: Sequence[int], resamples: i
     if n < 2 or resamples < 1:
         return None, None
     rng = np.random.default_rng(cell_seed(seed, key))
-    probs = np.full(n, 1.0 / n)
-    block = max(1, min(resamples, 2_000_000 // n))   # bound memory: block × n weights at a time
+    # Drawing indices and gathering is the same resampling as multinomial weights but 3-5x faster (numpy's
+    # multinomial draws one binomial per cluster per resample); it matters for reports with thousands of cells.
+    block = max(1, min(resamples, 2_000_000 // n))   # bound memory: block × n indices at a time
     means = []
     for start in range(0, resamples, block):
-        weights = rng.multinomial(n, probs, size=min(block, resamples - start))
-        means.append((weights @ s) / (weights @ c))
+        drawn = rng.integers(0, n, size=(min(block, resamples - start), n))
+        means.append(s[drawn].sum(axis=1) / c[drawn].sum(axis=1))
     alpha = (1 - level) / 2
     low, high = np.quantile(np.concatenate(means), [alpha, 1 - alpha])
     return float(low), float(high)

@@ -59,9 +59,12 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
     if x.ndim != 2 or len(x) == 0:
         return np.zeros((len(x), 2))
     x = x - x.mean(axis=0)
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    # Eigenvectors of the d x d scatter matrix instead of an SVD of the n x d data: the same components,
+    # ~100x faster for many units (n >> d = 384).
+    eigenvalues, eigenvectors = np.linalg.eigh(x.T @ x)
+    order = np.argsort(eigenvalues)[::-1][: min(2, len(x))]
     comps = np.zeros((2, x.shape[1]))
-    comps[: min(2, len(vt))] = vt[:2]
+    comps[: len(order)] = eigenvectors[:, order].T
     for row in comps:
         if row.any() and row[np.argmax(np.abs(row))] < 0:
             row *= -1

@@ -15,19 +15,23 @@ from .charts_grid import UNDATED, heatmap, time_charts
 from .pseudonyms import Pseudonyms
 
 
+def _map_pseudonym(pseudonyms: Pseudonyms):
+    """The theme map's hover name for a unit row under pseudonymisation (None keeps the stored name)."""
+    def pseudonym(row: dict) -> str | None:
+        if row["kind"] == "comment" and (alias := pseudonyms.comment(row.get("comment_id"))):
+            place = row.get("place")
+            return f"{alias}, {place}" if isinstance(place, str) else alias
+        if row["kind"] == "quote" and (alias := pseudonyms.speaker(row.get("speaker"))):
+            return f"{alias} (quoted)"
+        return None
+    return pseudonym
+
+
 def build_views(store: Store, run_id: str, table: dict, pseudonyms: Pseudonyms | None = None) -> dict[str, Any]:
     """{"theme_map", "theme_map_caption", "heatmap", "heatmap_cells"}; `table`: sentiment_table keyword
     arguments (sentiment_backend, resolver_id, min_commenters, resamples, seed)."""
-    pseudonym, text = None, None
-    if pseudonyms is not None:
-        def pseudonym(row: dict) -> str | None:
-            if row["kind"] == "comment" and (alias := pseudonyms.comment(row.get("comment_id"))):
-                place = row.get("place")
-                return f"{alias}, {place}" if isinstance(place, str) else alias
-            if row["kind"] == "quote" and (alias := pseudonyms.speaker(row.get("speaker"))):
-                return f"{alias} (quoted)"
-            return None
-        text = pseudonyms.text
+    pseudonym = _map_pseudonym(pseudonyms) if pseudonyms is not None else None
+    text = pseudonyms.text if pseudonyms is not None else None
     chart, caption = charts_map.theme_map(charts_map.map_units(store, run_id), pseudonym=pseudonym, text=text)
     cells = agg.sentiment_table(store, run_id, by=("theme", "region"), **table)
     cell_rows = [{k: (None if v != v else v) for k, v in row.items()}   # NaN -> None
