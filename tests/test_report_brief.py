@@ -97,6 +97,31 @@ def test_pseudonymise_replaces_every_name_and_keeps_places(store, tmp_path):
     assert "Alice Smith" in set(comments.name)
 
 
+def test_pseudonymise_hides_every_name_in_report_html(store, tmp_path):
+    build_report_store(store)
+    store.upsert("unit_themes", pd.DataFrame([{"run_id": RUN_ID, "unit_id": "u10", "theme_id": 1,
+                                               "probability": 0.9, "quote_rank": 0}]))
+    unit = store.read("units", "unit_id = 'u7'")
+    unit.loc[0, "text"] = "I agree with alice  smith: staff were kind."
+    store.upsert("units", unit)
+    themes = store.read("themes", f"run_id = '{RUN_ID}' AND theme_id = 0")
+    themes.loc[0, "summary"] = "Bob Jones and others praise booking."            # a name inside a summary
+    store.upsert("themes", themes)
+
+    def report(pseudonymise: str) -> str:
+        config = load_config(overrides=OVERRIDES + [f"report.pseudonymise={pseudonymise}"])
+        out = tmp_path / pseudonymise
+        return write_report(StageContext.create(store, config, run_id=RUN_ID), out)["report"].read_text("utf-8")
+
+    html = report("true")
+    for name in {c[3] for c in COMMENTS if c[3]} | {"Dr Jane Roe", "Alice", "Smith"}:
+        assert name.lower() not in html.lower(), name                     # cards, quotes, map, articles, ...
+    assert "Commenter 1, Leeds" in html and "Speaker 1" in html and "Bristol" in html
+    assert "Commenter 2 and others praise booking." in html
+    plain = report("false")
+    assert "Alice Smith" in plain and "Dr Jane Roe" in plain               # off by default
+
+
 def test_pseudonymised_exports(store, tmp_path):
     outputs = _write(store, tmp_path, "report.pseudonymise_exports=true")
     comments = pd.read_csv(outputs["comments_csv"])

@@ -30,7 +30,7 @@ DbOpt = Annotated[Optional[Path], typer.Option("--db", help="DuckDB store file (
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or stage summaries.")]
 FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Read every file as this format: text_dump, html, csv, jsonl, parquet or disqus_xml (default: from the file suffix).")]
 MapOpt = Annotated[Optional[str], typer.Option("--map", help="Export columns for our fields, e.g. --map text=body,name=user,article_title=headline.")]
-PseudonymiseOpt = Annotated[bool, typer.Option("--pseudonymise", help="brief.md names commenters 'Commenter 1', 'Commenter 2', ... and quoted speakers 'Speaker 1', ... (places kept); sets [report] pseudonymise.")]
+PseudonymiseOpt = Annotated[bool, typer.Option("--pseudonymise", help="brief.md and report.html name commenters 'Commenter 1', 'Commenter 2', ... and quoted speakers 'Speaker 1', ... (places kept); sets [report] pseudonymise.")]
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders to read (folders: files matching [ingest] patterns).")]
 
 

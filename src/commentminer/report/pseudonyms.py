@@ -83,14 +83,17 @@ class Pseudonyms:
 
     # -- whole export tables -----------------------------------------------------------------------------------
     def frame(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
-        """An export table with names, commenter ids and names inside texts replaced (by export name)."""
+        """A table with names, commenter ids and names inside texts replaced: an export by its name, or the
+        report's "quotes" (theme quotes) and "errors" (quarantined items)."""
         out = frame.copy()
-        if name == "comments":
+        if name in ("comments", "quotes"):
             out["name"] = [self.comment(c) if not _missing(n) else None for c, n in zip(out["comment_id"], out["name"])]
+        if "commenter_id" in out:
             out["commenter_id"] = [self.comment(c) or f"comment:{c}" for c in out["comment_id"]]
         if "speaker" in out:
             out["speaker"] = [self.speaker(s) for s in out["speaker"]]
-        for column in ("text", "article_title", "title", "label", "summary", "theme", "theme_label", "article"):
+        for column in ("text", "article_title", "title", "label", "summary", "theme", "theme_label", "article",
+                       "detail"):
             if column in out:
                 out[column] = [self.text(v) for v in out[column]]
         for column in KEYWORD_COLUMNS:

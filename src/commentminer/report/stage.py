@@ -84,15 +84,21 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     config_path.write_text(config_toml(json.loads(run.get("config_json") or "{}")), encoding="utf-8")
     manifest_path = out_dir / "exports" / "manifest.json"
 
+    # `pseudonymise` covers everything shown in report.html, as in brief.md; exports have their own switch.
+    shown = pseudonyms if cfg.pseudonymise else None
+
+    def hide(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame if shown is None else shown.frame(name, frame)
+
     data = ReportData(
         run=run,
         overview=records(agg.corpus_overview(store, resolver_id))[0],
-        themes=themes,
-        quotes=agg.theme_quotes(store, run_id, sentiment_backend, cfg.n_quotes),
+        themes=hide("themes", themes),
+        quotes=hide("quotes", agg.theme_quotes(store, run_id, sentiment_backend, cfg.n_quotes)),
         regions=regions,
-        articles=articles,
+        articles=hide("articles", articles),
         errors_by_reason=agg.errors_by_reason(store),
-        quarantined=agg.quarantined_items(store),
+        quarantined=hide("errors", agg.quarantined_items(store)),
         unresolved=agg.unresolved_places(store, resolver_id),
         sentiment_backend=sentiment_backend,
         resolver_id=resolver_id,
@@ -101,13 +107,13 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
         exports={name: path.relative_to(out_dir).as_posix()
                  for name, path in {**paths, "run_config": config_path, "manifest": manifest_path}.items()},
         periods=periods,
-        changes=agg.theme_changes(store, run_id),
+        changes=hide("changes", agg.theme_changes(store, run_id)),
         period_name=cfg.theme_period,
-        views=build_views(store, run_id, table, pseudonyms if cfg.pseudonymise else None),
+        views=build_views(store, run_id, table, shown),
     )
     data.article_views, data.article_views_hidden = article_views(
         store, run_id, sentiment_backend, resolver_id,
-        theme_titles(themes), pseudonyms=pseudonyms if cfg.pseudonymise else None)
+        theme_titles(data.themes), pseudonyms=shown)
     report_path = out_dir / "report.html"
     report_path.write_text(render_report(data), encoding="utf-8")
 
