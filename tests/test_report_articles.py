@@ -132,7 +132,7 @@ def test_tile_map_has_twelve_tiles_and_numbers_match_the_region_table(html):
     tiles = _tiles(chart)
     assert set(tiles) == set(UK_REGIONS) == set(TILE_GRID) and len(tiles) == 12
     yorks = tiles["Yorkshire and The Humber"]       # c1 0.6, c2 -0.4, c5 0.8: mean 0.333, 2 commenters
-    assert 'class="tile ok"' in yorks and "n = 2 commenters" in yorks and "mean +0.33 (" in yorks
+    assert 'class="tile ok"' in yorks and "n = 2 commenters" in yorks and "mean +0.33<" in yorks and ">95% -0.40 to +0.70<" in yorks
     london = tiles["London"]                          # 1 commenter < 2: too few, hatched
     assert 'class="tile too-few"' in london and "too few commenters" in london and 'class="hatch"' in london
     assert "mean -0.50" in london
@@ -155,6 +155,6 @@ def test_tile_map_from_rows_escapes_and_colours():
     tiles = _tiles(chart)
     assert len(tiles) == 12 and "<script" not in chart
     assert 'fill="#E69F00"' in tiles["Scotland"] and 'fill="#0072B2"' in tiles["Wales"]
-    assert "mean +0.60 (+0.50 to +0.70)" in tiles["Wales"] and "n = 40 commenters" in tiles["Scotland"]
+    assert "mean +0.60<" in tiles["Wales"] and "95% +0.50 to +0.70" in tiles["Wales"] and "n = 40 commenters" in tiles["Scotland"]
     assert "too few" in tiles["London"] and "mean +0.10" in tiles["London"]
 

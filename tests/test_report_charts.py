@@ -105,6 +105,30 @@ def test_pca_is_deterministic_and_sign_fixed():
     assert charts_map.pca_2d(np.ones((1, 4))).shape == (1, 2)   # one point: no crash
 
 
+def test_pca_matches_the_svd_components():
+    x = np.random.default_rng(1).normal(size=(200, 6)) * np.array([5, 3, 1, 1, 1, 1])
+    centred = x - x.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    assert np.allclose(np.abs(charts_map.pca_2d(x)), np.abs(centred @ vt[:2].T))
+
+
+def test_theme_map_colours_guided_themes_before_larger_discovered_ones():
+    rng = np.random.default_rng(3)
+    rows = []
+    for theme_id in range(9):                       # discovered themes 0..7 of 10 units, guided theme 8 of 2
+        kind, n = ("guided", 2) if theme_id == 8 else ("discovered", 10)
+        for i in range(n):
+            rows.append({"unit_id": f"u{theme_id}-{i}", "kind": "comment", "text": f"sentence {i}",
+                         "theme_id": theme_id, "theme": f"theme {theme_id}", "theme_kind": kind, "name": "A",
+                         "place": None, "withheld": False, "speaker": None, "comment_id": f"c{i}",
+                         "vector": rng.normal(size=4)})
+    chart, _ = charts_map.theme_map(pd.DataFrame(rows))
+    legend = re.findall(r'<circle cx="[^"]+" cy="[^"]+" r="5" fill="([^"]+)"\s*/?>\s*<text[^>]*>([^<]+)</text>', chart)
+    coloured = [label for colour, label in legend if colour != charts_map.OTHER_COLOUR]
+    assert coloured[0] == "theme 8" and len(coloured) == charts_map.TOP_THEMES
+    assert "theme 7" not in coloured                 # the smallest-id discovered themes win ties, 7 is grey
+
+
 def test_heatmap_has_one_cell_per_theme_region_pair(store, report):
     cells = agg.sentiment_table(store, RUN_ID, by=("theme", "region"), min_commenters=2,
                                 sentiment_backend=SENTIMENT_BACKEND, resolver_id=RESOLVER)
@@ -146,6 +170,38 @@ def test_over_time_undated_is_a_note_not_a_point():
     chart = str(view["chart"])
     assert "Undated" not in chart and chart.count('class="point"') == 4   # 2 periods x (share, mean)
     assert "too few commenters" in chart
+
+
+def test_over_time_charts_guided_themes_first_then_the_largest():
+    themes = [{"theme_id": i, "title": f"t{i}", "kind": "discovered", "n_units": 10 + i} for i in range(8)]
+    themes += [{"theme_id": 8, "title": "guided", "kind": "guided", "n_units": 1},
+               {"theme_id": 9, "title": "parent", "kind": "parent", "n_units": 99}]
+    periods = [{"theme_id": t["theme_id"], "period": "2024-Q1", "n_units": 1, "share_units": 0.1, "mean_score": 0.0,
+                "mean_low": None, "mean_high": None, "too_few": True} for t in themes]
+    titles = [view["title"] for view in charts_grid.time_charts(themes, periods, "quarter", top_n=4)]
+    assert titles == ["guided", "t7", "t6", "t5"]
+
+
+def test_over_time_share_axis_has_whole_percent_ticks():
+    row = {"period": "2024-Q1", "n_units": 1, "mean_score": 0.0, "mean_low": None, "mean_high": None, "too_few": True}
+    for share, ticks in ((0.05, ("0%", "3%", "6%")), (0.13, ("0%", "7%", "14%")), (0.41, ("0%", "25%", "50%"))):
+        chart = str(charts_grid.time_chart("t", [{**row, "share_units": share}], ["2024-Q1"], "quarter"))
+        labels = re.findall(r'text-anchor="end"[^>]*>([0-9]+%)<', chart)
+        assert tuple(labels) == ticks, (share, labels)
+
+
+def test_heatmap_columns_follow_the_region_order_and_fit_the_chart():
+    regions = ["Unresolved", "London", "North East", "Yorkshire and The Humber", "Scotland", "South West",
+               "East Midlands", "Wales", "North West", "East of England", "West Midlands", "South East",
+               "Northern Ireland"]
+    cells = [{"theme_id": 0, "theme": "t", "region": r, "n_commenters": 6, "mean_score": 0.1, "too_few": False}
+             for r in regions]
+    chart = str(charts_grid.heatmap(cells, 5))
+    shown = re.findall(r'<text[^>]*rotate\(-35[^>]*>([^<]+)</text>', chart)
+    assert shown[0] == "North East" and shown[-1] == "Unresolved" and len(shown) == 13
+    width = float(re.search(r'<svg[^>]*width="([0-9.]+)"', chart).group(1))
+    last_x = max(float(x) for x in re.findall(r'<rect[^>]*x="([0-9.]+)"[^>]*class="cell"', chart))
+    assert last_x + 80 < width                     # the last rotated name has room
 
 
 def test_new_charts_draw_in_the_browser(store, tmp_path):

@@ -8,10 +8,13 @@ template notes it). All text goes through `svg.el`, so it is escaped.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 
 from markupsafe import Markup
 
+from ..schema import UK_REGIONS
 from .svg import INK, MUTED, NEGATIVE, POSITIVE, TOO_FEW, _clip, el, svg
 
 UNDATED = "Undated"
@@ -56,13 +59,17 @@ def heatmap(cells: Sequence[dict], min_commenters: int, width: int = 760) -> Mar
     if not cells:
         return None
     themes = list(dict.fromkeys((c["theme_id"], c["theme"]) for c in cells))[:MAX_ROWS]
-    regions = list(dict.fromkeys(c["region"] for c in cells))[:MAX_COLUMNS]
+    # the official region order (as in the region table), then "Unresolved" / "No place" and anything else
+    order = {name: i for i, name in enumerate(UK_REGIONS)}
+    regions = sorted(dict.fromkeys(c["region"] for c in cells),
+                     key=lambda r: (order.get(r, len(order)), str(r)))[:MAX_COLUMNS]
     left, top, cell_h = 200, 110, 26
     cell_w = max(34, min(80, (width - left - 10) // max(1, len(regions))))
+    width = max(width, left + len(regions) * cell_w + 100)   # room for the last rotated region name
     height = top + len(themes) * cell_h + 90
     title = "Mean sentiment by theme and region"
     body: list[Markup] = [el("text", title, x=0, y=16, font_size=15, font_weight="bold", fill=INK)]
-    lx = 0
+    lx = 8   # the first scale label is centred under its swatch, so keep it off the edge
     for score in (-0.5, -0.25, 0, 0.25, 0.5):
         body.append(el("rect", x=lx, y=28, width=22, height=12, fill=diverging(score)))
         body.append(el("text", f"{score:+.2f}" if score else "0", x=lx + 11, y=52, font_size=10, fill=MUTED,
@@ -130,6 +137,9 @@ def time_chart(theme: str, rows: Sequence[dict], periods: Sequence[str], period_
     body.append(el("text", "too few commenters", x=214, y=36, font_size=11, fill=INK))
 
     share_max = max([float(r["share_units"] or 0) for r in rows] + [0.05])
+    # a round top (a multiple of 2% below 20%, of 10% above) so the mid tick is a whole percentage too
+    step = 0.02 if share_max < 0.2 else 0.1
+    share_max = min(1.0, math.ceil(round(share_max / step, 6)) * step)
     panels = (("share of the period's themed units (%)", 0.0, share_max, top),
               ("mean sentiment (−1 … +1)", -1.0, 1.0, top + panel_h + gap))
     for label, lo, hi, y0 in panels:
@@ -174,11 +184,13 @@ def time_chart(theme: str, rows: Sequence[dict], periods: Sequence[str], period_
 
 def time_charts(themes: Sequence[dict], periods: Sequence[dict], period_name: str,
                 top_n: int = 6) -> list[dict]:
-    """[{title, chart, undated}] for the `top_n` largest leaf themes (not "other") that have dated periods."""
+    """[{title, chart, undated}] for `top_n` leaf themes (not "other"): the guided ones first (the themes the user
+    asked about), then the largest discovered ones."""
     dated = sorted({p["period"] for p in periods if p["period"] != UNDATED})
     out = []
     leaves = [t for t in themes if t.get("kind") not in ("parent", "other")]
-    for theme in sorted(leaves, key=lambda t: (-(t["n_units"] or 0), t["theme_id"]))[:top_n]:
+    ranked = sorted(leaves, key=lambda t: (t.get("kind") != "guided", -(t["n_units"] or 0), t["theme_id"]))
+    for theme in ranked[:top_n]:
         rows = [p for p in periods if p["theme_id"] == theme["theme_id"]]
         undated = next((p for p in rows if p["period"] == UNDATED), None)
         rows = [p for p in rows if p["period"] != UNDATED]

@@ -22,7 +22,7 @@ from .svg import INK, MUTED, _clip, el, svg
 MAX_POINTS = 3000          # points drawn; more units are sampled (read at call time so tests can lower it)
 TOP_THEMES = 7             # themes with their own colour; the rest share "other themes"
 MAX_HOVER_CHARS = 240
-# Okabe-Ito (colour-blind safe) for the top themes; grey for the rest.
+# Okabe-Ito (colour-blind safe) for guided themes, then the largest; grey for the rest.
 THEME_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 OTHER_COLOUR = "#BBBBBB"
 
@@ -104,7 +104,9 @@ def theme_map(units: pd.DataFrame, cap: int | None = None, width: int = 760, hei
     keep = sample_ids([r["unit_id"] for r in rows], cap) if total > cap else None
     sizes = units.groupby("theme_id").size()
     kinds = dict(zip(units["theme_id"], units["theme_kind"]))
-    ranked = sorted((t for t in sizes.index if kinds.get(t) != "other"), key=lambda t: (-sizes[t], t))
+    # Guided themes are the ones the user asked about, so they get colours before the largest discovered ones.
+    ranked = sorted((t for t in sizes.index if kinds.get(t) != "other"),
+                    key=lambda t: (kinds.get(t) != "guided", -sizes[t], t))
     colours = {t: c for t, c in zip(ranked, THEME_COLOURS[:TOP_THEMES])}
     names = dict(zip(units["theme_id"], units["theme"]))
 

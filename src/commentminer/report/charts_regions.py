@@ -29,7 +29,7 @@ SHORT_NAMES = {"Yorkshire and The Humber": "Yorkshire & Humber"}
 MIDPOINT = "#F2F2F2"     # the neutral middle of the diverging scale
 NO_DATA = "#FFFFFF"
 SCALE = 0.5              # |mean| at which a tile reaches the full colour (comment means rarely pass ±0.5)
-TILE_W, TILE_H, GAP = 168, 84, 6
+TILE_W, TILE_H, GAP = 168, 96, 6
 
 
 def tile_colour(mean: float) -> str:
@@ -83,12 +83,13 @@ def _tile(region: str, row: dict | None, x: float, y: float) -> Markup:
     ink = "#FFFFFF" if dark and mean > 0 else INK
     lines = [SHORT_NAMES.get(region, region)]
     if row is not None:
-        lines.append(f"n = {int(row.get('n_commenters') or 0):,} commenters")
+        n = int(row.get("n_commenters") or 0)
+        lines.append(f"n = {n:,} commenter{'' if n == 1 else 's'}")
     if mean is not None:
-        interval = ""
+        lines.append(f"mean {_score(mean)}")
+        # the interval on its own line: "mean +0.34 (+0.28 to +0.43)" overflows a tile at 11px
         if row.get("ci_low") is not None and row.get("ci_high") is not None:
-            interval = f" ({_score(row['ci_low'])} to {_score(row['ci_high'])})"
-        lines.append(f"mean {_score(mean)}{interval}")
+            lines.append(f"95% {_score(row['ci_low'])} to {_score(row['ci_high'])}")
     if status != "ok":
         lines.append(tip)
     full = f"{region}: " + "; ".join(lines[1:]) if len(lines) > 1 else region
@@ -96,7 +97,7 @@ def _tile(region: str, row: dict | None, x: float, y: float) -> Markup:
     if status == "too-few":
         out += hatch(x, y, TILE_W, TILE_H)
     for i, line in enumerate(lines):
-        out += el("text", line, x=x + 8, y=y + 20 + i * 17, font_size=13 if i == 0 else 11,
+        out += el("text", line, x=x + 8, y=y + 20 + i * 16, font_size=13 if i == 0 else 11,
                   font_weight="bold" if i == 0 else None, fill=ink if status == "ok" else (INK if i == 0 else MUTED))
     return el("g", out, class_=f"tile {status}", data_region=region)
 
