@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 from scipy import sparse
@@ -489,7 +490,7 @@ def non_noun_words(stats: TermStats, scores: np.ndarray, texts: Sequence[str], a
         members = np.flatnonzero(assignments == theme)
         for col in cols:
             word = re.compile(rf"(?<![a-z]){re.escape(vocab[col])}(?![a-z])")
-            found = [int(i) for i in members if word.search(str(texts[i]).lower())][:POS_CONTEXTS]
+            found = list(islice((int(i) for i in members if word.search(str(texts[i]).lower())), POS_CONTEXTS))
             wanted.setdefault(int(col), []).extend(found)
     order = sorted({i for found in wanted.values() for i in found})
     if not order:
