@@ -175,6 +175,11 @@ def test_svg_elements_escape_text_and_attributes():
     assert "<script>" not in chart and "&lt;script&gt;" in chart
 
 
+def test_percentages_never_round_a_non_zero_share_to_zero():
+    values = (0, 0.004, 0.005, 0.333, 0.996, 1, None)
+    assert [report_html.fmt_pct(v) for v in values] == ["0%", "<1%", "<1%", "33%", ">99%", "100%", "–"]
+
+
 def test_clip_cuts_at_a_word_boundary():
     assert clip("short", 10) == "short"
     cut = clip("alpha beta gamma delta epsilon", 15)

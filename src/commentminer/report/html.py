@@ -201,7 +201,14 @@ def fmt_score(value: Any) -> str:
 def fmt_pct(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{float(value):.0%}"
+    value = float(value)
+    text = f"{value:.0%}"
+    # a non-zero share must not read as "0%" ("other: 1 of 232 units (0%)"), nor a share short of all as "100%"
+    if text == "0%" and value > 0:
+        return "<1%"
+    if text == "100%" and value < 1:
+        return ">99%"
+    return text
 
 
 def fmt_num(value: Any) -> str:
