@@ -72,14 +72,19 @@ def test_brief_quotes_from_articles_name_the_article(store, tmp_path):
     assert "> — from the article “Surgery closures: what readers say”" in brief
 
 
-def test_pseudonymise_replaces_every_name_and_keeps_places(store, tmp_path):
+def _store_with_names_in_texts(store):
+    """The fixture store plus a quoted speaker as a theme quote and a commenter's name inside a quote."""
     build_report_store(store)
-    # a name inside a quote and the quoted speaker too
     store.upsert("unit_themes", pd.DataFrame([{"run_id": RUN_ID, "unit_id": "u10", "theme_id": 1,
                                                "probability": 0.9, "quote_rank": 0}]))
     unit = store.read("units", "unit_id = 'u7'")
     unit.loc[0, "text"] = "I agree with alice  smith: staff were kind."
     store.upsert("units", unit)
+    return store
+
+
+def test_pseudonymise_replaces_every_name_and_keeps_places(store, tmp_path):
+    _store_with_names_in_texts(store)
     config = load_config(overrides=OVERRIDES + ["report.pseudonymise=true"])
     brief = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path)["brief"].read_text("utf-8")
     for name in {c[3] for c in COMMENTS if c[3]} | {"Dr Jane Roe", "Alice", "Smith"}:
@@ -98,12 +103,7 @@ def test_pseudonymise_replaces_every_name_and_keeps_places(store, tmp_path):
 
 
 def test_pseudonymise_hides_every_name_in_report_html(store, tmp_path):
-    build_report_store(store)
-    store.upsert("unit_themes", pd.DataFrame([{"run_id": RUN_ID, "unit_id": "u10", "theme_id": 1,
-                                               "probability": 0.9, "quote_rank": 0}]))
-    unit = store.read("units", "unit_id = 'u7'")
-    unit.loc[0, "text"] = "I agree with alice  smith: staff were kind."
-    store.upsert("units", unit)
+    _store_with_names_in_texts(store)
     themes = store.read("themes", f"run_id = '{RUN_ID}' AND theme_id = 0")
     themes.loc[0, "summary"] = "Bob Jones and others praise booking."            # a name inside a summary
     store.upsert("themes", themes)
