@@ -110,6 +110,18 @@ def test_section_nav_reaches_every_section_and_overview_shows_data_quality(writt
     assert other_share and other_share.group(1) in html[html.index("Other (units that fit no theme)"):]
 
 
+def test_every_internal_link_has_a_target_and_quotes_link_their_article(written):
+    _, html = written
+    ids = set(re.findall(r'\sid="([^"]+)"', html))
+    links = re.findall(r'href="#([^"]*)"', html)
+    assert links and not [link for link in links if link not in ids]
+    themes = html[html.index('<section id="themes"'):html.index('<section id="theme-map"')]
+    quote_links = re.findall(r'· on <a href="#(article-[^"]+)">“', themes)
+    assert quote_links and all(link in ids for link in quote_links)
+    table = html[html.index('<section id="articles"'):html.index('<section id="article-comments"')]
+    assert len(re.findall(r'<td><a href="#article-', table)) == html.count('<article class="article-view"')
+
+
 def test_long_quotes_are_cut_with_an_ellipsis(written):
     _, html = written
     long_quote = re.search(r"“(Closing the surgery[^”]*)”", html).group(1)

@@ -200,7 +200,7 @@ def theme_quotes(store: Store, run_id: str, sentiment_backend: str | None = None
         f"""
         SELECT ut.theme_id, ut.quote_rank, u.unit_id, u.kind, u.text, u.comment_id,
                c.name, c.place, coalesce(c.withheld, FALSE) AS withheld,
-               u.speaker, u.place AS speaker_place, a.title AS article_title, s.label, s.score
+               u.speaker, u.place AS speaker_place, u.article_id, a.title AS article_title, s.label, s.score
         FROM unit_themes ut
         JOIN units u ON u.unit_id = ut.unit_id
         LEFT JOIN comments c ON c.comment_id = u.comment_id

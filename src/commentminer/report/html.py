@@ -97,6 +97,8 @@ def context(data: ReportData) -> dict[str, Any]:
         "region_chart": svg.region_chart(regions, data.min_commenters) if regions else None,
         "region_tiles": charts_regions.region_tile_map(regions, data.min_commenters) if regions else None,
         "article_views": data.article_views, "article_views_hidden": data.article_views_hidden,
+        # articles with a section in "Comments by article": theme quotes and the Articles table link there
+        "article_anchors": {a["article_id"] for a in data.article_views},
         "article_limits": _article_limits(),
         "articles": articles, "articles_hidden": articles_hidden,
         "errors_by_reason": records(data.errors_by_reason),
@@ -149,6 +151,7 @@ def quote_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "text": text, "cut": len(str(row["text"] or "")) > MAX_QUOTE_CHARS,
         "who": who, "where": where, "role": role, "article_title": row.get("article_title"),
+        "article_id": row.get("article_id"),
         "unit_id": row.get("unit_id"),
         "label": row.get("label"), "score": row.get("score"),
     }
