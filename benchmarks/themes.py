@@ -18,6 +18,13 @@ Embeddings are computed once per dataset and cached in benchmarks/.cache/ (git-i
     .venv/bin/python benchmarks/themes.py                       # all four sets (about 10 min once cached)
     .venv/bin/python benchmarks/themes.py --datasets agnews --limit 2000
     .venv/bin/python benchmarks/themes.py --synthetic --limit 600   # no data or model needed (smoke run)
+    .venv/bin/python benchmarks/themes.py --sweep                # (a) at every k + (c) over seeds, see below
+
+--sweep is a diagnostic of the k choice instead of the comparison: it fits (a)'s UMAP once per set, scores (a)'s
+pipeline at every k it considers (CH, silhouette, their rank sum, and NMI/ACC against gold for the same
+dissolve-small-themes + nearest-centroid steps), marks the k select_k picks, and reruns (c) KMeans at the gold
+k with seeds 0..9, once with (c)'s n_init (1 run) and once with n_init=10, to show how much (c)'s ACC depends
+on the seed.
 """
 
 from __future__ import annotations
@@ -180,6 +187,75 @@ def evaluate(name: str, texts: list[str], vectors: np.ndarray, gold: np.ndarray,
     return rows
 
 
+# -- k sweep (diagnostic) -------------------------------------------------------------------------------------
+def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict], int | None]:
+    """(a)'s pipeline forced to every k it considers: one row per k with CH, silhouette, rank sum, NMI, ACC.
+
+    Uses the same UMAP, KMeans (select_k's n_init and seed) and dissolve + nearest-centroid steps as
+    SelectedKClusterer.fit; returns (rows, k select_k chose), or ([], None) for a corpus (a) clusters with Ward.
+    """
+    import warnings
+
+    from sklearn.cluster import KMeans
+
+    from commentminer.themes.bertopic_model import BertopicThemeModel
+    from commentminer.themes.clustering import SelectedKClusterer, select_k
+
+    clusterer, _, _ = BertopicThemeModel(seed=seed).cluster_model(len(vectors))
+    if not isinstance(clusterer, SelectedKClusterer):
+        return [], None
+    X = np.asarray(vectors, dtype=np.float32)
+    sample = clusterer.sample_indices(len(X))
+    Z = clusterer._reduce(X[sample])
+    chosen, _, internal = select_k(Z, clusterer.k_min, clusterer.k_high(len(sample)), seed, clusterer.n_init)
+    ks = sorted(internal)
+    rank_sum = {k: 0 for k in ks}
+    for index in range(2):
+        for rank, k in enumerate(sorted(ks, key=lambda k: (-internal[k][index], k))):
+            rank_sum[k] += rank
+    rows = []
+    for k in ks:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            labels = KMeans(n_clusters=k, n_init=clusterer.n_init, random_state=seed).fit_predict(Z)
+        full, _ = clusterer.spread(X, sample, labels)
+        rows.append({"k": k, "ch": internal[k][0], "silhouette": internal[k][1], "rank_sum": rank_sum[k],
+                     **scores(gold, full), "themes": int(len(np.unique(full)))})
+    return rows, chosen
+
+
+def kmeans_seed_spread(vectors: np.ndarray, gold: np.ndarray, n_seeds: int = 10) -> dict[str, list[float]]:
+    """ACC of (c) KMeans at the gold k for seeds 0..n_seeds-1, with (c)'s n_init (1) and with n_init=10."""
+    from sklearn.cluster import KMeans
+
+    k = len(np.unique(gold))
+    return {f"n_init={n_init}": [cluster_accuracy(gold, KMeans(n_clusters=k, n_init=n_init, random_state=s)
+                                                  .fit_predict(vectors)) for s in range(n_seeds)]
+            for n_init in (1, 10)}
+
+
+def sweep_report(name: str, vectors: np.ndarray, gold: np.ndarray, seed: int, n_seeds: int = 10) -> str:
+    """Markdown for one set: the per-k table of (a) (every k tried) and (c)'s seed spread at the gold k."""
+    k_gold = len(np.unique(gold))
+    rows, chosen = k_sweep(vectors, gold, seed)
+    lines = [f"### {name} (n={len(gold):,}, gold k={k_gold})", ""]
+    if not rows:
+        lines.append("(a) uses Ward for a corpus this small: no k is selected.")
+    else:
+        best = max(rows, key=lambda r: (r["acc"], -r["k"]))
+        lines += [f"(a) chose k={chosen}; best ACC over every k tried: {best['acc']:.3f} at k={best['k']}.", "",
+                  "| k | CH (UMAP) | silhouette (UMAP) | rank sum | NMI | ACC | themes |", "|---|---|---|---|---|---|---|"]
+        for r in rows:
+            mark = " (chosen)" if r["k"] == chosen else ""
+            lines.append(f"| {r['k']}{mark} | {r['ch']:.0f} | {r['silhouette']:.3f} | {r['rank_sum']} | "
+                         f"{r['nmi']:.3f} | {r['acc']:.3f} | {r['themes']} |")
+    lines.append("")
+    for how, accs in kmeans_seed_spread(vectors, gold, n_seeds).items():
+        lines.append(f"(c) KMeans k={k_gold}, {how}, seeds 0..{n_seeds - 1}: ACC mean {np.mean(accs):.3f}, "
+                     f"min {min(accs):.3f}, max {max(accs):.3f} ({', '.join(f'{a:.3f}' for a in accs)})")
+    return "\n".join(lines + [""])
+
+
 # -- output ---------------------------------------------------------------------------------------------------
 def markdown_table(rows: list[dict]) -> str:
     """Side-by-side table: one line per dataset and method, plus the deltas/ratios of (a) vs (b) and (c)."""
@@ -210,21 +286,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", choices=["commentminer", "bertopic", "kmeans"],
                         default=["commentminer", "bertopic", "kmeans"])
     parser.add_argument("--synthetic", action="store_true", help="synthetic blobs instead of the data sets")
+    parser.add_argument("--sweep", action="store_true",
+                        help="diagnose the k choice: (a) at every k, (c) over 10 seeds (instead of the comparison)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
     rows = []
     warm_up(args.seed)
     if args.synthetic:
-        texts, vectors, gold = synthetic_dataset(args.limit or 600, seed=args.seed)
-        rows += evaluate("synthetic", texts, vectors, gold, args.seed, tuple(args.methods))
+        sets = [("synthetic", *synthetic_dataset(args.limit or 600, seed=args.seed))]
     else:
+        sets = []
         for name in args.datasets:
             texts, gold = load_dataset(DATA_DIR / DATASETS[name])
             vectors = cached_embeddings(name, texts)
             keep = subsample(len(texts), args.limit)
-            rows += evaluate(name, [texts[i] for i in keep], vectors[keep], gold[keep], args.seed,
-                             tuple(args.methods))
-    print(markdown_table(rows))
+            sets.append((name, [texts[i] for i in keep], vectors[keep], gold[keep]))
+    for name, texts, vectors, gold in sets:
+        if args.sweep:
+            print(sweep_report(name, vectors, gold, args.seed), flush=True)
+        else:
+            rows += evaluate(name, texts, vectors, gold, args.seed, tuple(args.methods))
+    if not args.sweep:
+        print(markdown_table(rows))
     return 0
 
 

@@ -138,3 +138,43 @@ def test_selected_k_clusterer_on_a_sample_recovers_topics_and_is_deterministic()
     assert details["fit_sample"] == 1000 and details["k_range"] == [2, 40]
     again = SelectedKClusterer(seed=7, fit_sample=1000, min_size=15).fit(X)
     assert np.array_equal(again.labels_, fitted.labels_)
+
+
+# -- the fit's building blocks and the k sweep (benchmarks/themes.py --sweep) ---------------------------------
+def test_spread_dissolves_small_clusters_and_sends_the_rest_to_the_nearest_centroid():
+    X, truth = sphere_blobs(3, 40, dim=16)
+    model = SelectedKClusterer(seed=0, fit_sample=60, min_size=5)
+    sample = model.sample_indices(len(X))
+    assert len(sample) == 60 and np.array_equal(sample, np.sort(sample))
+    assert np.array_equal(sample, model.sample_indices(len(X)))              # seeded: same sample every time
+    assert np.array_equal(SelectedKClusterer(fit_sample=500).sample_indices(120), np.arange(120))
+    chosen = truth[sample].copy()
+    chosen[0] = 3                                                            # a one-unit cluster: dissolved
+    labels, centers = model.spread(X, sample, chosen)
+    assert len(centers) == 3 and centers.dtype == np.float32
+    assert _benchmark().cluster_accuracy(truth, labels) == 1.0               # sample and rest all on their blob
+    assert model.k_high(60) == 12 and SelectedKClusterer(k_max=40, min_size=15).k_high(10_000) == 40
+
+
+def test_k_sweep_scores_every_k_and_marks_the_chosen_one(monkeypatch):
+    bench = _benchmark()
+    X, truth = sphere_blobs(6, 400, dim=16)                                  # 2,400 units: the UMAP strategy
+    Z, _ = blobs(6, per=400, seed=3)
+    monkeypatch.setattr(SelectedKClusterer, "_reduce", lambda self, Xs: Z)   # a known 5-d space, no numba
+    rows, chosen = bench.k_sweep(X, truth, seed=1)
+    assert chosen == 6 and [r["k"] for r in rows] == list(range(2, 41))
+    by_k = {r["k"]: r for r in rows}
+    assert by_k[6]["acc"] == 1.0 and by_k[6]["nmi"] == pytest.approx(1.0) and by_k[6]["rank_sum"] == 0
+    assert by_k[5]["acc"] < 1.0 and by_k[7]["acc"] < 1.0
+    report = bench.sweep_report("blobs", X, truth, seed=1, n_seeds=2)
+    assert "(a) chose k=6; best ACC over every k tried: 1.000 at k=6." in report
+    assert "| 6 (chosen) |" in report and "(c) KMeans k=6, n_init=10, seeds 0..1: ACC mean" in report
+
+
+def test_sweep_flag_on_a_small_corpus_says_ward(capsys, monkeypatch):
+    bench = _benchmark()
+    monkeypatch.setattr(bench, "warm_up", lambda seed: None)
+    assert bench.main(["--synthetic", "--limit", "240", "--sweep"]) == 0
+    out = capsys.readouterr().out
+    assert "### synthetic (n=240, gold k=6)" in out and "uses Ward for a corpus this small" in out
+    assert "| dataset (n, gold k) |" not in out

@@ -97,6 +97,11 @@ def select_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3,
     to the smaller k. Either index alone picks near-ties at very different k on some sets (CH chose k=4 on
     Biomedical, silhouette k=2 on AgNews); where the two agree the choice is stable. Deterministic for a fixed
     seed. With fewer than 3 points (or no valid k) everything is one cluster.
+
+    Alternatives measured on the four labelled sets and not adopted (benchmarks/README.md, "Why AgNews misses"):
+    Davies-Bouldin, an elbow on the within-cluster sum of squares, seed stability, silhouette or CH in the
+    original cosine space, preferring the finer of near-tied k. Each did worse on at least one set, and none can
+    reach gold-k KMeans' ACC on AgNews, where no k in this space does (`benchmarks/themes.py --sweep`).
     """
     import warnings
 
@@ -160,24 +165,42 @@ class SelectedKClusterer:
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> "SelectedKClusterer":
         X = np.asarray(X, dtype=np.float32)
         n = len(X)
-        rng = np.random.default_rng(self.seed)
-        sample = np.arange(n) if n <= self.fit_sample else np.sort(rng.choice(n, self.fit_sample, replace=False))
-        k_hi = max(self.k_min, min(self.k_max, len(sample) // max(self.min_size, 1)))
+        sample = self.sample_indices(n)
+        k_hi = self.k_high(len(sample))
         self.k_range_ = (self.k_min, k_hi)
         if len(sample) <= max(self.n_components + 2, self.k_min, 3):  # too few points for UMAP: one theme
             self.chosen_k_, chosen, self.ch_scores_ = 1, np.zeros(len(sample), dtype=np.int64), {}
         else:
             Z = self._reduce(X[sample])
             self.chosen_k_, chosen, self.ch_scores_ = select_k(Z, self.k_min, k_hi, self.seed, self.n_init)
-            chosen = merge_small_clusters(X[sample], chosen, self.min_size)
-        ids = sorted(set(int(x) for x in chosen))
-        self.cluster_centers_ = centroids(X[sample], chosen, ids).astype(np.float32)
-        labels = nearest_centroid(X, self.cluster_centers_) if len(sample) < n else np.empty(n, np.int64)
-        labels[sample] = chosen
+        labels, self.cluster_centers_ = self.spread(X, sample, chosen)
         self.labels_ = labels
         self.sample_size_ = len(sample)
         self.probabilities_ = np.clip(np.sum(X * self.cluster_centers_[labels], axis=1), 0.0, 1.0)
         return self
+
+    def sample_indices(self, n: int) -> np.ndarray:
+        """Sorted indices of the fit sample: all of range(n), or a seeded random `fit_sample` of them."""
+        if n <= self.fit_sample:
+            return np.arange(n)
+        return np.sort(np.random.default_rng(self.seed).choice(n, self.fit_sample, replace=False))
+
+    def k_high(self, n_sample: int) -> int:
+        """Largest k tried: `k_max`, and at most one theme per `min_size` sampled units."""
+        return max(self.k_min, min(self.k_max, n_sample // max(self.min_size, 1)))
+
+    def spread(self, X: np.ndarray, sample: np.ndarray, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Steps 4-5 for the sample's KMeans labels `chosen`: (labels of all units, float32 centroids).
+
+        Clusters under `min_size` are dissolved into their nearest neighbours, then every unit outside the sample
+        goes to the nearest centroid. benchmarks/themes.py --sweep uses this to score every k the same way.
+        """
+        n = len(X)
+        chosen = merge_small_clusters(X[sample], np.asarray(chosen, dtype=np.int64), self.min_size)
+        centers = centroids(X[sample], chosen, sorted(set(int(x) for x in chosen))).astype(np.float32)
+        labels = nearest_centroid(X, centers) if len(sample) < n else np.empty(n, np.int64)
+        labels[sample] = chosen
+        return labels, centers
 
     def _reduce(self, X: np.ndarray) -> np.ndarray:
         import warnings
