@@ -42,7 +42,7 @@ DATA_DIR = ROOT.parent / "shared" / "data"
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 MODEL_PATH = ROOT / "models" / "all-MiniLM-L6-v2"
 TRAINING_FILES = ["stsa.fine.train", "stsa.binary.train", "mpqa.all", "custrev.all"]
-BACKENDS = ["vader.v1", "minilm_mlp.v1"]
+BACKENDS = ["vader.v1", "minilm_mlp.v1", "minilm_lora.v1"]
 BASELINE = "vader.v1"
 
 
@@ -118,13 +118,20 @@ def synthetic_sets(n: int, seed: int) -> list[EvalSet]:
 def make_backend(name: str, weights_path: str = ""):
     from commentminer import registry
 
-    return registry.create("sentiment", name, **({"weights_path": weights_path} if weights_path else {}))
+    params = {"weights_path": weights_path} if weights_path else {}
+    if name == "minilm_lora.v1":
+        params["model_path"] = str(MODEL_PATH)
+    return registry.create("sentiment", name, **params)
 
 
 def run_backend(model, es: EvalSet) -> tuple[np.ndarray, list[str], np.ndarray | None, float]:
-    """(scores, labels, 5-class predictions or None, seconds)."""
+    """(scores, labels, 5-class predictions or None, seconds). Seconds cover the backend's whole work on the texts
+    (for minilm_lora.v1 that includes its own MiniLM pass; minilm_mlp.v1 gets the cached vectors)."""
     start = time.perf_counter()
-    if getattr(model, "needs_embeddings", False):
+    if hasattr(model, "score_with_probabilities"):  # runs its own encoder: one pass gives both
+        results, probs = model.score_with_probabilities(es.texts)
+        fine = probs.argmax(axis=1) if es.kind == "sst5" else None
+    elif getattr(model, "needs_embeddings", False):
         results = model.score(es.texts, vectors=es.vectors)
         fine = model.probabilities(es.texts, es.vectors).argmax(axis=1) if es.kind == "sst5" else None
     else:
@@ -152,11 +159,14 @@ def metrics(es: EvalSet, scores: np.ndarray, labels: list[str], fine: np.ndarray
             "3class_macro_f1": float(f1_score(gold3, pred3, average="macro"))}
 
 
-def evaluate(sets: list[EvalSet], backends: list[str], weights_path: str = "") -> tuple[list[dict], dict]:
+def evaluate(sets: list[EvalSet], backends: list[str], weights: dict[str, str] | None = None
+             ) -> tuple[list[dict], dict]:
     rows, ids = [], {}
     for name in backends:
-        model = make_backend(name, weights_path if name != BASELINE else "")
+        model = make_backend(name, (weights or {}).get(name, ""))
         ids[name] = model.backend_id
+        if hasattr(model, "score_with_probabilities"):  # load the model outside the timed runs
+            model.score(["warm up"])
         for es in sets:
             scores, labels, fine, seconds = run_backend(model, es)
             for metric, value in metrics(es, scores, labels, fine).items():
@@ -177,37 +187,55 @@ def markdown_table(rows: list[dict], backends: list[str]) -> str:
     cells: dict[tuple[str, str], dict[str, dict]] = {}
     for row in rows:
         cells.setdefault((row["set"], row["metric"]), {})[row["backend"]] = row
-    head = "| evaluation set (n) | metric | " + " | ".join(backends) + " | best − VADER |"
-    lines = [head, "|" + "---|" * (len(backends) + 3)]
+    others = [b for b in backends if b != BASELINE] if BASELINE in backends else []
+    head = ("| evaluation set (n) | metric | " + " | ".join(backends) + " |"
+            + "".join(f" {b} − VADER |" for b in others))
+    lines = [head, "|" + "---|" * (len(backends) + len(others) + 2)]
     for (name, metric), by_backend in cells.items():
         first = next(iter(by_backend.values()))
         title = f"{_SET_TITLES.get(name, name)} ({first['n']:,}" + (f"; {first['note']}" if first["note"] else "") + ")"
         values = [by_backend[b]["value"] if b in by_backend else None for b in backends]
-        others = [v for b, v in zip(backends, values) if b != BASELINE and v is not None]
         base = by_backend.get(BASELINE, {}).get("value")
-        delta = f"{max(others) - base:+.3f}" if others and base is not None else ""
+        deltas = [f"{by_backend[b]['value'] - base:+.3f}" if b in by_backend and base is not None else ""
+                  for b in others]
         lines.append(f"| {title} | {_METRIC_TITLES[metric]} | "
-                     + " | ".join("" if v is None else f"{v:.3f}" for v in values) + f" | {delta} |")
+                     + " | ".join("" if v is None else f"{v:.3f}" for v in values) + " |"
+                     + "".join(f" {d} |" for d in deltas))
+    # speed: every set once per backend (the metric rows of one set share its timing)
+    timing: dict[str, dict[str, tuple[int, float]]] = {}
+    for row in rows:
+        timing.setdefault(row["backend"], {})[row["set"]] = (row["n"], row["n"] / max(row["per_s"], 1e-9))
+    total = {b: (sum(n for n, _ in t.values()), sum(sec for _, sec in t.values())) for b, t in timing.items()}
+    if total:
+        n_all = max(n for n, _ in total.values())
+        lines.append(f"| speed (all sets above, {n_all:,} texts) | sentences/s, this machine | "
+                     + " | ".join(f"{total[b][0] / max(total[b][1], 1e-9):,.0f}" if b in total else ""
+                                  for b in backends) + " |" + " |" * len(others))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA_DIR)
-    parser.add_argument("--backends", nargs="+", default=BACKENDS)
-    parser.add_argument("--weights", default="", help="weights file for minilm_mlp.v1 (default: the packaged one)")
+    parser.add_argument("--backends", nargs="+", default=None,
+                        help=f"default: {' '.join(BACKENDS)} (--synthetic: minilm_lora.v1 only with the model folder)")
+    parser.add_argument("--weights", nargs="*", default=[], metavar="[BACKEND=]PATH",
+                        help="a weights file instead of the packaged one; a bare PATH is for minilm_mlp.v1")
     parser.add_argument("--limit", type=int, default=None, help="seeded random subset of N items per set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--synthetic", action="store_true", help="template sentences + random vectors (smoke run)")
     args = parser.parse_args(argv)
     sets = synthetic_sets(args.limit or 60, args.seed) if args.synthetic else load_sets(args.data, args.limit,
                                                                                          args.seed)
-    rows, ids = evaluate(sets, args.backends, args.weights)
-    print(markdown_table(rows, args.backends))
+    backends = args.backends or [b for b in BACKENDS if not (args.synthetic and b == "minilm_lora.v1"
+                                                              and not (MODEL_PATH / "model.safetensors").is_file())]
+    weights = dict(item.split("=", 1) if "=" in item else ("minilm_mlp.v1", item) for item in args.weights)
+    rows, ids = evaluate(sets, backends, weights)
+    print(markdown_table(rows, backends))
     print()
     print("Backends: " + ", ".join(f"{name} = `{bid}`" for name, bid in ids.items()))
     movie = next((s for s in sets if s.name == "movie" and hasattr(s, "full_texts")), None)
-    if movie is not None and BASELINE in args.backends and not args.limit:
+    if movie is not None and BASELINE in backends and not args.limit:
         vader = make_backend(BASELINE)
         full = np.array([r.score for r in vader.score(movie.full_texts)])
         print(f"VADER on all {len(full):,} movie snippets (as in the paper, 0.451): "

@@ -34,6 +34,7 @@ BACKENDS: dict[str, dict[str, str]] = {
     "sentiment": {
         "vader.v1": "commentminer.sentiment.vader:VaderSentiment",
         "minilm_mlp.v1": "commentminer.sentiment.embedding_model:EmbeddingSentiment",
+        "minilm_lora.v1": "commentminer.sentiment.lora_model:LoraSentiment",
     },
     "regions": {
         "gazetteer.v1": "commentminer.regions.gazetteer:GazetteerResolver",

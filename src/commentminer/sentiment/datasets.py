@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 VADER_SETS = {
     "tweets": "tweets_GroundTruth.txt",

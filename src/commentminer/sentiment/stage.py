@@ -6,7 +6,8 @@ comment: long comments mix praise and complaint, and one blob score hides that).
 A backend that declares `needs_embeddings = True` (the model-based one) gets each unit's vector from the
 `embeddings` table (units.text_hash + the configured embedding model's id): the embed stage runs first, so nothing
 is embedded twice. A unit whose vector is not stored yet stays unscored (counted in the stats as
-`units_without_vector`) and is scored by the next run after embed has stored it.
+`units_without_vector`) and is scored by the next run after embed has stored it. A backend that runs the
+embedding model itself (minilm_lora.v1, fine-tuned layers) gets `[embed] model_path` and `threads` instead.
 
 Per theme (mean over member units) and per quoted voice (units of kind 'quote') need no rows of their own: they
 read the unit rows (see aggregate.queries.theme_summary and units_table).
@@ -30,10 +31,14 @@ BATCH_SIZE = 2000
 def build_model(ctx: StageContext):
     cfg = ctx.config.sentiment
     params = {"neutral_threshold": cfg.neutral_threshold}
+    accepted = inspect.signature(registry.resolve("sentiment", cfg.backend)).parameters
     if cfg.weights_path:  # only model-based backends take weights
-        if "weights_path" not in inspect.signature(registry.resolve("sentiment", cfg.backend)).parameters:
+        if "weights_path" not in accepted:
             raise ConfigError(f"[sentiment] weights_path is set but backend '{cfg.backend}' takes no weights")
         params["weights_path"] = cfg.weights_path
+    if "model_path" in accepted:  # a backend that runs the embedding model itself (minilm_lora.v1)
+        params["model_path"] = ctx.config.embed.model_path
+        params["threads"] = ctx.config.embed.threads
     return registry.create("sentiment", cfg.backend, **params)
 
 
