@@ -1,6 +1,8 @@
 import pandas as pd
 import pytest
 
+from commentminer.config import load_config
+from commentminer.context import StageContext
 from commentminer.sentiment import stage
 from commentminer.sentiment.base import label_for
 from commentminer.sentiment.vader import VaderSentiment
@@ -22,7 +24,9 @@ def test_vader_scores_polarity_in_range():
     assert all(0 <= s.confidence <= 1 for s in (pos, neg, neu))
 
 
-def test_comment_score_is_length_weighted_mean_of_its_units(ctx):
+def test_comment_score_is_length_weighted_mean_of_its_units(store):
+    ctx = StageContext.create(store, load_config(overrides=["run.progress=false", "sentiment.backend=vader.v1"]),
+                              run_id="run_test")
     texts = ["I love this wonderful plan.", "It is a terrible, insulting and awful decision by the board today."]
     ctx.store.upsert("units", pd.DataFrame([{
         "unit_id": f"u{i}", "kind": "comment", "article_id": "a", "comment_id": "c1", "position": i, "text": t,

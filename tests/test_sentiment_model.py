@@ -135,7 +135,7 @@ def test_stage_reads_stored_vectors_and_never_embeds(store, monkeypatch):
 
 
 def test_weights_path_with_vader_is_a_config_error(store):
-    config = load_config(overrides=["run.progress=false", "sentiment.weights_path=x.npz"])
+    config = load_config(overrides=["run.progress=false", "sentiment.backend=vader.v1", "sentiment.weights_path=x.npz"])
     with pytest.raises(ConfigError, match="weights_path"):
         stage.build_model(StageContext.create(store, config))
 

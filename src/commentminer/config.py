@@ -118,7 +118,7 @@ class ThemesConfig(_Section):
 
 
 class SentimentConfig(_Section):
-    backend: str = "vader.v1"
+    backend: str = "minilm_lora.v1"
     neutral_threshold: float = Field(0.05, ge=0, lt=1)
     weights_path: str = ""
 
