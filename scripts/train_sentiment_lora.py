@@ -15,10 +15,10 @@ genre closest to comments that we may train on; the neutral band = argmax 3-clas
 How: the bottom layers stay frozen, so their token states are computed once (no dropout) and kept in memory; each
 step runs only the top `--layers` transformer layers (with rank-`--rank` adapters on their query, key, value,
 attention-output, intermediate and output linears) + mean pooling + the head, forward and backward. Batches are
-formed from texts of similar length (seeded shuffle). Seeded (numpy and torch generators, fixed thread count), and
-the weights are stored rounded to float16; a byte-identical re-run has not been checked. The shipped weights took
-46 minutes on the 2 cores while three other jobs shared them (load average 5-6): 7 minutes caching the bottom
-layers' states of 20,591 sentences, then 14-26 sentences/s per epoch; expect much less on an idle machine.
+formed from texts of similar length (seeded shuffle). Seeded (numpy and torch generators, fixed thread count):
+a re-run reproduced the shipped npz byte for byte (same SHA-256). About 4 minutes on 2 idle cores (65 s caching
+the bottom layers' states of 20,591 sentences, 83 s per epoch at about 250 sentences/s, then the selection);
+the shipped run took 46 minutes because three other jobs shared the cores (its recipe records that time).
 
 Writes src/commentminer/sentiment/data/minilm_lora_sentiment.npz (adapters and head in float16, metadata; no
 pickle) and minilm_lora_sentiment.json (recipe: files, rows, hyperparameters, dev metrics, licences, sha256s).
