@@ -6,13 +6,14 @@ lists. The manifest records what is needed to reproduce the run and check the fi
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from ..ids import sha256_file
 
 KEYWORD_SEPARATOR = "; "
 LIST_COLUMNS = ("keywords", "summary_unit_ids")
@@ -54,14 +55,6 @@ def write_parquets(out_dir: Path, tables: dict[str, pd.DataFrame]) -> dict[str, 
         frame.to_parquet(path, index=False, engine="pyarrow")
         paths[f"{name}_parquet"] = path
     return paths
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def config_toml(config: dict[str, Any]) -> str:

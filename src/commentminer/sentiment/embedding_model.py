@@ -16,7 +16,6 @@ vectors. Its backend_id carries a hash of the weights file, so new weights re-sc
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendError
-from .base import SentimentScore, label_for
+from .base import SentimentScore, label_for, weights_backend_id
 
 NAME = "minilm_mlp.v1"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "data" / "minilm_sentiment.npz"
@@ -57,10 +56,6 @@ def mlp_forward(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> n
     return e / e.sum(axis=1, keepdims=True)
 
 
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
-
-
 class EmbeddingSentiment:
     """MLP over stored sentence vectors (+ VADER features); see the module docstring.
 
@@ -80,10 +75,7 @@ class EmbeddingSentiment:
     @property
     def backend_id(self) -> str:
         if self._backend_id is None:
-            if not self.weights_path.is_file():
-                raise BackendError(f"{self.weights_path}: sentiment weights not found; "
-                                   f"run `.venv/bin/python scripts/train_sentiment.py`")
-            self._backend_id = f"{NAME}+{file_digest(self.weights_path)}"
+            self._backend_id = weights_backend_id(NAME, self.weights_path, "scripts/train_sentiment.py")
         return self._backend_id
 
     def _load(self) -> None:

@@ -23,7 +23,6 @@ recipe (`<weights>.json` next to it): a truncated or edited file is an error, no
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -33,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendError
-from .base import SentimentScore, label_for
+from ..ids import sha256_file
+from .base import SentimentScore, label_for, weights_backend_id
 from .embedding_model import LABEL_GROUPS
 
 NAME = "minilm_lora.v1"
@@ -44,14 +44,6 @@ TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value",
            "intermediate.dense", "output.dense")
 MAX_TOKENS = 128
 INFER_BATCH = 64
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _get(module: Any, dotted: str) -> Any:
@@ -193,10 +185,7 @@ class LoraSentiment:
     @property
     def backend_id(self) -> str:
         if self._backend_id is None:
-            if not self.weights_path.is_file():
-                raise BackendError(f"{self.weights_path}: sentiment weights not found; "
-                                   f"run `.venv/bin/python scripts/train_sentiment_lora.py`")
-            self._backend_id = f"{NAME}+{sha256_file(self.weights_path)[:12]}"
+            self._backend_id = weights_backend_id(NAME, self.weights_path, "scripts/train_sentiment_lora.py")
         return self._backend_id
 
     @property
