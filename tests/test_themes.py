@@ -149,6 +149,12 @@ def test_phrase_analyzer_keeps_natural_phrases():
     assert "rights on the" not in phrases and "service to" not in phrases  # no stop word at an edge
 
 
+def test_phrase_analyzer_keeps_accented_words_whole():
+    phrases = PhraseAnalyzer((1, 2))("Voters in Québec and Montréal; Zoë’s view on covid-19.")
+    assert "québec" in phrases and "montréal" in phrases and "zoë view" in phrases
+    assert not any(p in phrases for p in ("qu", "bec", "qu bec", "montr"))
+
+
 def test_corpus_wide_phrase_is_not_a_label():
     texts = [f"practice managers feel {w} again" for w in ["excluded"] * 5 + ["valued"] * 5]
     described = describe_themes(texts, np.array([0] * 5 + [1] * 5), label_max_df=0.2)

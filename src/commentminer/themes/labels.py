@@ -47,7 +47,9 @@ STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS
 PHRASE_KEEP = 0.6
 
 _CHUNK_SPLIT = re.compile(r"[.,;:!?()\[\]\"“”‘’/|–—…]+|\s[-']\s|\s'|'\s")
-_TOKEN = re.compile(r"[a-z][a-z'\-]*[a-z]|[a-z]")
+# Letters are any Unicode letters ([^\W\d_]), so "Québec" and "Zoë" stay one word; digits never start or end one.
+_LETTER = r"[^\W\d_]"
+_TOKEN = re.compile(rf"{_LETTER}(?:{_LETTER}|['\-])*{_LETTER}|{_LETTER}")
 
 
 class PhraseAnalyzer:
@@ -111,7 +113,7 @@ MMR_LAMBDA = 0.7
 MMR_POOL = 60
 
 _QUOTED = re.compile(r"[“\"‘]([^“”\"‘’\n]{2,60})[”\"’]")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
+_WORD = re.compile(rf"{_LETTER}(?:{_LETTER}|['’\-])*{_LETTER}|{_LETTER}")
 
 
 @dataclass
@@ -489,7 +491,7 @@ def non_noun_words(stats: TermStats, scores: np.ndarray, texts: Sequence[str], a
         cols = cols[np.argsort(-scores[row, cols], kind="stable")][:POS_CANDIDATES]
         members = np.flatnonzero(assignments == theme)
         for col in cols:
-            word = re.compile(rf"(?<![a-z]){re.escape(vocab[col])}(?![a-z])")
+            word = re.compile(rf"(?<!{_LETTER}){re.escape(vocab[col])}(?!{_LETTER})")
             found = list(islice((int(i) for i in members if word.search(str(texts[i]).lower())), POS_CONTEXTS))
             wanted.setdefault(int(col), []).extend(found)
     order = sorted({i for found in wanted.values() for i in found})
