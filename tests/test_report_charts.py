@@ -112,11 +112,12 @@ def test_pca_matches_the_svd_components():
     assert np.allclose(np.abs(charts_map.pca_2d(x)), np.abs(centred @ vt[:2].T))
 
 
-def test_theme_map_colours_guided_themes_before_larger_discovered_ones():
+def _map_legend(n_guided: int, n_discovered: int) -> list[str]:
+    """Coloured legend labels of a theme map with discovered themes 0..7 and guided theme 8."""
     rng = np.random.default_rng(3)
     rows = []
-    for theme_id in range(9):                       # discovered themes 0..7 of 10 units, guided theme 8 of 2
-        kind, n = ("guided", 2) if theme_id == 8 else ("discovered", 10)
+    for theme_id in range(9):
+        kind, n = ("guided", n_guided) if theme_id == 8 else ("discovered", n_discovered)
         for i in range(n):
             rows.append({"unit_id": f"u{theme_id}-{i}", "kind": "comment", "text": f"sentence {i}",
                          "theme_id": theme_id, "theme": f"theme {theme_id}", "theme_kind": kind, "name": "A",
@@ -124,9 +125,15 @@ def test_theme_map_colours_guided_themes_before_larger_discovered_ones():
                          "vector": rng.normal(size=4)})
     chart, _ = charts_map.theme_map(pd.DataFrame(rows))
     legend = re.findall(r'<circle cx="[^"]+" cy="[^"]+" r="5" fill="([^"]+)"\s*/?>\s*<text[^>]*>([^<]+)</text>', chart)
-    coloured = [label for colour, label in legend if colour != charts_map.OTHER_COLOUR]
+    return [label for colour, label in legend if colour != charts_map.OTHER_COLOUR]
+
+
+def test_theme_map_colours_guided_themes_before_larger_discovered_ones():
+    coloured = _map_legend(n_guided=2, n_discovered=10)          # guided: 2 of 82 units
     assert coloured[0] == "theme 8" and len(coloured) == charts_map.TOP_THEMES
     assert "theme 7" not in coloured                 # the smallest-id discovered themes win ties, 7 is grey
+    coloured = _map_legend(n_guided=1, n_discovered=20)          # 1 of 161 units (< 1%): no priority
+    assert "theme 8" not in coloured and coloured[0] == "theme 0"
 
 
 def test_heatmap_has_one_cell_per_theme_region_pair(store, report):
@@ -174,12 +181,15 @@ def test_over_time_undated_is_a_note_not_a_point():
 
 def test_over_time_charts_guided_themes_first_then_the_largest():
     themes = [{"theme_id": i, "title": f"t{i}", "kind": "discovered", "n_units": 10 + i} for i in range(8)]
-    themes += [{"theme_id": 8, "title": "guided", "kind": "guided", "n_units": 1},
+    themes += [{"theme_id": 8, "title": "guided", "kind": "guided", "n_units": 2},
                {"theme_id": 9, "title": "parent", "kind": "parent", "n_units": 99}]
     periods = [{"theme_id": t["theme_id"], "period": "2024-Q1", "n_units": 1, "share_units": 0.1, "mean_score": 0.0,
                 "mean_low": None, "mean_high": None, "too_few": True} for t in themes]
     titles = [view["title"] for view in charts_grid.time_charts(themes, periods, "quarter", top_n=4)]
-    assert titles == ["guided", "t7", "t6", "t5"]
+    assert titles == ["guided", "t7", "t6", "t5"]                     # 2 of 110 units: charted first
+    themes[8]["n_units"] = 1                                          # 1 of 109 (< 1%): by size like the rest
+    titles = [view["title"] for view in charts_grid.time_charts(themes, periods, "quarter", top_n=4)]
+    assert titles == ["t7", "t6", "t5", "t4"]
 
 
 def test_over_time_share_axis_has_whole_percent_ticks():

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from markupsafe import Markup
 
 from ..schema import UK_REGIONS
-from .svg import INK, MUTED, NEGATIVE, POSITIVE, TOO_FEW, _clip, el, svg
+from .svg import INK, MUTED, NEGATIVE, POSITIVE, TOO_FEW, _clip, chart_priority, el, svg
 
 UNDATED = "Undated"
 SCALE = 0.5                 # |mean| at or beyond this gets the full colour
@@ -189,7 +189,8 @@ def time_charts(themes: Sequence[dict], periods: Sequence[dict], period_name: st
     dated = sorted({p["period"] for p in periods if p["period"] != UNDATED})
     out = []
     leaves = [t for t in themes if t.get("kind") not in ("parent", "other")]
-    ranked = sorted(leaves, key=lambda t: (t.get("kind") != "guided", -(t["n_units"] or 0), t["theme_id"]))
+    total = sum(int(t["n_units"] or 0) for t in leaves)
+    ranked = sorted(leaves, key=lambda t: chart_priority(t.get("kind"), int(t["n_units"] or 0), total, t["theme_id"]))
     for theme in ranked[:top_n]:
         rows = [p for p in periods if p["theme_id"] == theme["theme_id"]]
         undated = next((p for p in rows if p["period"] == UNDATED), None)

@@ -17,7 +17,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..store import Store
-from .svg import INK, MUTED, _clip, el, svg
+from .svg import INK, MUTED, _clip, chart_priority, el, svg
 
 MAX_POINTS = 3000          # points drawn; more units are sampled (read at call time so tests can lower it)
 TOP_THEMES = 7             # themes with their own colour; the rest share "other themes"
@@ -106,7 +106,7 @@ def theme_map(units: pd.DataFrame, cap: int | None = None, width: int = 760, hei
     kinds = dict(zip(units["theme_id"], units["theme_kind"]))
     # Guided themes are the ones the user asked about, so they get colours before the largest discovered ones.
     ranked = sorted((t for t in sizes.index if kinds.get(t) != "other"),
-                    key=lambda t: (kinds.get(t) != "guided", -sizes[t], t))
+                    key=lambda t: chart_priority(kinds.get(t), int(sizes[t]), total, t))
     colours = {t: c for t, c in zip(ranked, THEME_COLOURS[:TOP_THEMES])}
     names = dict(zip(units["theme_id"], units["theme"]))
 
