@@ -9,7 +9,6 @@ template notes it). All text goes through `svg.el`, so it is escaped.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 
 from markupsafe import Markup
@@ -184,8 +183,8 @@ def time_chart(theme: str, rows: Sequence[dict], periods: Sequence[str], period_
 
 def time_charts(themes: Sequence[dict], periods: Sequence[dict], period_name: str,
                 top_n: int = 6) -> list[dict]:
-    """[{title, chart, undated}] for `top_n` leaf themes (not "other"): the guided ones first (the themes the user
-    asked about), then the largest discovered ones."""
+    """[{title, chart, undated}] for `top_n` leaf themes (not "other"): guided ones holding at least
+    `svg.GUIDED_MIN_SHARE` of the units first (the themes the user asked about), then the largest."""
     dated = sorted({p["period"] for p in periods if p["period"] != UNDATED})
     out = []
     leaves = [t for t in themes if t.get("kind") not in ("parent", "other")]

@@ -88,7 +88,7 @@ class Pseudonyms:
         out = frame.copy()
         if name in ("comments", "quotes"):
             out["name"] = [self.comment(c) if not _missing(n) else None for c, n in zip(out["comment_id"], out["name"])]
-        if "commenter_id" in out:
+        if name == "comments":
             out["commenter_id"] = [self.comment(c) or f"comment:{c}" for c in out["comment_id"]]
         if "speaker" in out:
             out["speaker"] = [self.speaker(s) for s in out["speaker"]]

@@ -74,21 +74,21 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     paths = write_csvs(out_dir, tables)
     paths.update(write_parquets(out_dir, tables))
 
-    brief_path = out_dir / "brief.md"
-    brief_path.write_text(build_brief(
-        store, run_id, sentiment_backend=sentiment_backend, resolver_id=resolver_id,
-        min_commenters=acfg.min_commenters, resamples=acfg.bootstrap_resamples, seed=acfg.bootstrap_seed,
-        pseudonyms=pseudonyms if cfg.pseudonymise else None,
-    ), encoding="utf-8")
-    config_path = out_dir / "exports" / "run_config.toml"
-    config_path.write_text(config_toml(json.loads(run.get("config_json") or "{}")), encoding="utf-8")
-    manifest_path = out_dir / "exports" / "manifest.json"
-
-    # `pseudonymise` covers everything shown in report.html, as in brief.md; exports have their own switch.
+    # `pseudonymise` covers everything shown in brief.md and report.html; exports have their own switch.
     shown = pseudonyms if cfg.pseudonymise else None
 
     def hide(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         return frame if shown is None else shown.frame(name, frame)
+
+    brief_path = out_dir / "brief.md"
+    brief_path.write_text(build_brief(
+        store, run_id, sentiment_backend=sentiment_backend, resolver_id=resolver_id,
+        min_commenters=acfg.min_commenters, resamples=acfg.bootstrap_resamples, seed=acfg.bootstrap_seed,
+        pseudonyms=shown,
+    ), encoding="utf-8")
+    config_path = out_dir / "exports" / "run_config.toml"
+    config_path.write_text(config_toml(json.loads(run.get("config_json") or "{}")), encoding="utf-8")
+    manifest_path = out_dir / "exports" / "manifest.json"
 
     data = ReportData(
         run=run,
