@@ -110,30 +110,40 @@ def train_mlp(x: np.ndarray, y5: np.ndarray, ybin: np.ndarray, hidden: int, epoc
     X = torch.from_numpy(x)
     Y5 = torch.from_numpy(y5.astype(np.int64))
     YB = torch.from_numpy(ybin.astype(np.int64))
-    neg_mask = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0])
-    pos_mask = torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0])
     for _ in range(epochs):
         net.train()
         order = torch.randperm(len(X), generator=gen)
         for start in range(0, len(X), batch):
             idx = order[start:start + batch]
             logp = torch.log_softmax(net(X[idx]), dim=1)
-            y5b, ybb = Y5[idx], YB[idx]
-            loss = torch.zeros(())
-            fine = y5b >= 0
-            if fine.any():
-                loss = loss + torch.nn.functional.nll_loss(logp[fine], y5b[fine], reduction="sum")
-            side = ybb >= 0
-            if side.any():
-                mask = torch.where(ybb[side, None] == 1, pos_mask, neg_mask)
-                side_logp = torch.logsumexp(logp[side] + torch.log(mask + 1e-30), dim=1)
-                loss = loss - binary_weight * side_logp.sum()
+            loss = mixed_loss(logp, Y5[idx], YB[idx], binary_weight)
             opt.zero_grad()
             (loss / len(idx)).backward()
             opt.step()
     net.eval()
     linears = [m for m in net if isinstance(m, torch.nn.Linear)]
     return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in linears]
+
+
+def mixed_loss(logp, y5, ybin, binary_weight: float):
+    """Summed loss over a batch mixing SST-5 rows and binary rows (-1 where a row has no label of that kind).
+
+    Fine rows: negative log-likelihood of their class. Binary rows (MPQA, custrev): negative log of the
+    probability mass on their side (classes 0+1 negative, 3+4 positive), weighted by `binary_weight`.
+    """
+    import torch
+
+    loss = torch.zeros(())
+    fine = y5 >= 0
+    if fine.any():
+        loss = loss + torch.nn.functional.nll_loss(logp[fine], y5[fine], reduction="sum")
+    side = ybin >= 0
+    if side.any():
+        neg_mask = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0])
+        pos_mask = torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0])
+        mask = torch.where(ybin[side, None] == 1, pos_mask, neg_mask)
+        loss = loss - binary_weight * torch.logsumexp(logp[side] + torch.log(mask + 1e-30), dim=1).sum()
+    return loss
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

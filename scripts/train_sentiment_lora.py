@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_sentiment import LICENCES, choose_band, evaluation_keys, write_npz  # noqa: E402
+from train_sentiment import LICENCES, choose_band, evaluation_keys, mixed_loss, write_npz  # noqa: E402
 
 from commentminer.sentiment.datasets import overlap_key, read_labelled  # noqa: E402
 from commentminer.sentiment.lora_model import (  # noqa: E402
@@ -172,8 +172,6 @@ def train(enc: Encoder, states: list[np.ndarray], y5: np.ndarray, ybin: np.ndarr
         opt, lambda k: min(1.0, (k + 1) / warmup) * max(0.0, (steps - k) / max(1, steps - warmup)))
     Y5 = torch.from_numpy(y5.astype(np.int64))
     YB = torch.from_numpy(ybin.astype(np.int64))
-    neg_mask = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0])
-    pos_mask = torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0])
     dev_states, dev_y = dev
     best: dict = {"acc": -1.0}
     history = []
@@ -182,15 +180,7 @@ def train(enc: Encoder, states: list[np.ndarray], y5: np.ndarray, ybin: np.ndarr
         for k, idx in enumerate(length_batches(lengths, args.batch, rng)):
             logp = torch.log_softmax(enc.top([states[i] for i in idx], train=True), dim=1)
             t = torch.from_numpy(idx)
-            y5b, ybb = Y5[t], YB[t]
-            loss = torch.zeros(())
-            fine = y5b >= 0
-            if fine.any():
-                loss = loss + torch.nn.functional.nll_loss(logp[fine], y5b[fine], reduction="sum")
-            side = ybb >= 0
-            if side.any():
-                mask = torch.where(ybb[side, None] == 1, pos_mask, neg_mask)
-                loss = loss - args.binary_weight * torch.logsumexp(logp[side] + torch.log(mask + 1e-30), 1).sum()
+            loss = mixed_loss(logp, Y5[t], YB[t], args.binary_weight)
             opt.zero_grad()
             (loss / len(idx)).backward()
             opt.step()
