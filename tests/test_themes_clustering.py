@@ -5,9 +5,6 @@ The full UMAP path pays numba's one-off compilation (about 40 s), so that test i
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -18,15 +15,11 @@ from commentminer.themes.clustering import (
     nearest_centroid,
     select_k,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
+from fixtures.benchmarks import load_benchmark
 
 
 def _benchmark():
-    spec = importlib.util.spec_from_file_location("bench_themes", ROOT / "benchmarks" / "themes.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("themes")
 
 
 def blobs(k: int, per: int = 60, dim: int = 5, spread: float = 0.3, seed: int = 0):
