@@ -196,8 +196,11 @@ def test_a_lone_verb_stays_the_label_when_nothing_else_is_left():
 def test_spacy_tagger_tags_verbs_and_nouns():
     from commentminer.themes.pos import SpacyTagger
 
-    tagged = SpacyTagger()(["I hope the funding arrives.", "There is little hope of funding."])
+    tagger = SpacyTagger()
+    tagged = tagger(["I hope the funding arrives.", "There is little hope of funding."])
     assert ("hope", "VERB") in tagged[0] and ("hope", "NOUN") in tagged[1] and ("funding", "NOUN") in tagged[0]
+    again = tagger(["There is little hope of funding.", "Funding hope."])     # one cached, one new
+    assert again[0] == tagged[1] and ("funding", "NOUN") in again[1] and len(tagger._tagged) == 3
 
 
 def test_spacy_tagger_names_a_missing_pipeline():

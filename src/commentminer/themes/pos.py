@@ -43,6 +43,8 @@ class SpacyTagger:
         self.batch_size = batch_size
         self.max_chars = max_chars     # a sentence unit longer than this is tagged on its first max_chars
         self._nlp: Any = None
+        # text -> tags: the parent themes' labels check many of the sentences the leaf labels already tagged
+        self._tagged: dict[str, list[tuple[str, str]]] = {}
 
     @property
     def nlp(self) -> Any:
@@ -51,5 +53,8 @@ class SpacyTagger:
         return self._nlp
 
     def __call__(self, texts: Sequence[str]) -> list[list[tuple[str, str]]]:
-        docs = self.nlp.pipe((str(t)[: self.max_chars] for t in texts), batch_size=self.batch_size)
-        return [[(tok.lower_.replace("’", "'"), tok.pos_) for tok in doc] for doc in docs]
+        todo = list(dict.fromkeys(str(t) for t in texts if str(t) not in self._tagged))
+        docs = self.nlp.pipe((t[: self.max_chars] for t in todo), batch_size=self.batch_size)
+        for text, doc in zip(todo, docs):
+            self._tagged[text] = [(tok.lower_.replace("’", "'"), tok.pos_) for tok in doc]
+        return [self._tagged[str(t)] for t in texts]
