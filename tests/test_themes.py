@@ -7,7 +7,7 @@ import pytest
 
 from commentminer.themes.bertopic_model import BertopicThemeModel
 from commentminer.themes.clustering import merge_small_clusters, n_clusters_for
-from commentminer.themes.labels import PhraseAnalyzer, describe_themes
+from commentminer.themes.labels import PhraseAnalyzer, describe_themes, phrase_forms
 from commentminer.themes.quotes import NEAR_DUPLICATE, pick_quotes, quotes_by_theme, unit_priority
 
 DIM = 384
@@ -161,6 +161,41 @@ def test_corpus_wide_phrase_is_not_a_label():
     assert described[0][0] == "excluded" and described[1][0] == "valued"
     # Keywords are contrastive too: a phrase spread evenly over both themes says nothing about either.
     assert not any("managers" in k for k in described[0][1] + described[1][1])
+
+
+def test_labels_are_written_the_way_the_texts_write_them():
+    texts = ["Our CCG boards ignore us.", "The CCG boards never listen.", "Why do CCG boards meet in secret?",
+             "We wrote to the Department of Health.", "Ask the Department of Health.",
+             "Blame the Department of Health.",
+             "Boards are fine.", "the boards met.", "our boards and public health"]
+    assignments = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    described = describe_themes(texts, assignments, label_max_df=0.9)
+    # an acronym keeps its capitals; a name keeps its form even where "health" is otherwise lower-case
+    assert described[0][0] == "CCG boards" and described[1][0] == "Department of Health"
+    # a capital at the start of a sentence ("Boards are fine") does not make a word a name
+    shown = [described[2][0], *described[2][1]]
+    assert any("boards" in k for k in shown) and all(k == k.lower() for k in shown)
+    # a label shown as written is still kept as the fixed label of a matched theme next run
+    again = describe_themes(texts, assignments, label_max_df=0.9, fixed_labels={0: "CCG"})
+    assert again[0][0] == "CCG"
+
+
+def test_phrase_forms_prefer_the_common_form_and_accept_names_opening_a_sentence():
+    texts = ["Caroline Kerby said so.", "Ask Lip Service Ltd.", "it is lip service", "pure lip service here",
+             "lip service again, and Lip Service"]
+    forms = phrase_forms(["caroline kerby", "lip service", "nowhere"], texts, str.upper)
+    assert forms == {"caroline kerby": "Caroline Kerby", "lip service": "lip service", "nowhere": "NOWHERE"}
+
+
+def test_avoid_labels_bars_a_phrase_from_one_theme_only():
+    texts = ["funding cuts hurt", "funding cuts again", "more funding cuts", "staff morale low", "staff morale",
+             "staff morale falls"]
+    assignments = np.array([0, 0, 0, 1, 1, 1])
+    assert describe_themes(texts, assignments, label_max_df=0.9)[0][0] == "funding cuts"
+    barred = describe_themes(texts, assignments, label_max_df=0.9, avoid_labels={0: ["Funding cuts"]},
+                             fixed_labels={0: "funding cuts"})
+    assert barred[0][0] != "funding cuts" and barred[0][0] in " ".join(texts[:3])
+    assert barred[1][0] == "staff morale"
 
 
 def _fake_tagger(verbs: set[str]):

@@ -19,11 +19,14 @@ Plain functions on arrays. The pipeline is:
    part-of-speech tagger, single words their sentences use as verbs or adjectives ("hope", "best") are used
    only when nothing else is left. `select_keywords` fills the keyword list by MMR (score vs word overlap with
    the phrases already kept), so keywords are varied rather than five forms of one phrase.
+5. Labels and keywords are shown as the texts write their words: a word never written in lower case keeps its
+   form ("CCG boards", "PCT", "Department of Health"); every other word stays lower-case.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -130,6 +133,7 @@ class TermStats:
     quoted: np.ndarray | None = None   # (V,) bool: the phrase was written inside quotation marks somewhere
     names: np.ndarray | None = None    # (V,) bool: every word is a proper name ("andrew lansley")
     non_nouns: np.ndarray | None = None  # (V,) bool: a single word used mostly as a verb/adjective ("best", "hope")
+    written: dict[str, str] | None = None  # word -> its written form, for words never written lower-case ("CCG")
 
     def __post_init__(self) -> None:
         if self.quoted is None:
@@ -138,6 +142,12 @@ class TermStats:
             self.names = np.zeros(len(self.vocab), dtype=bool)
         if self.non_nouns is None:
             self.non_nouns = np.zeros(len(self.vocab), dtype=bool)
+        if self.written is None:
+            self.written = {}
+
+    def display(self, phrase: str) -> str:
+        """`phrase` with each word as the texts write it: "ccg boards" -> "CCG boards" (see `written_forms`)."""
+        return " ".join(self.written.get(word, word) for word in phrase.split(" "))
 
 
 def quoted_phrases(texts: Sequence[str], analyzer: PhraseAnalyzer) -> set[str]:
@@ -155,29 +165,96 @@ def quoted_phrases(texts: Sequence[str], analyzer: PhraseAnalyzer) -> set[str]:
     return out
 
 
-def proper_name_words(texts: Sequence[str]) -> set[str]:
+@dataclass
+class WordForms:
+    """How each word is written across texts. Keys are lower-cased with a possessive "'s" removed, the way
+    `PhraseAnalyzer` forms phrase words."""
+
+    lower: set[str]              # written in lower case somewhere
+    title: set[str]              # written Capitalised somewhere ("Lansley", also "PMs")
+    title_mid: set[str]          # written Capitalised inside a sentence
+    caps: set[str]               # written in ALL CAPS somewhere ("CCG")
+    mid_forms: dict[str, Counter]  # non-lower-case forms inside a sentence, counted
+
+
+def word_forms(texts: Sequence[str]) -> WordForms:
+    """One scan of `texts` (sentences split at . ! ? : ; and quotation marks) into a `WordForms`."""
+    forms = WordForms(set(), set(), set(), set(), {})
+    for text in texts:
+        for chunk in re.split(r"[.!?:;“”\"]+\s*", str(text)):
+            for pos, word in enumerate(_WORD.findall(chunk)):
+                word = word.replace("’", "'")
+                if word.lower().endswith("'s"):
+                    word = word[:-2]
+                key = word.lower()
+                if word.islower():
+                    forms.lower.add(key)
+                    continue
+                if word[0].isupper() and any(ch.islower() for ch in word[1:]):
+                    forms.title.add(key)
+                    if pos > 0:
+                        forms.title_mid.add(key)
+                else:
+                    forms.caps.add(key)
+                if pos > 0:
+                    forms.mid_forms.setdefault(key, Counter())[word] += 1
+    return forms
+
+
+def proper_name_words(forms: WordForms) -> set[str]:
     """Lower-cased words only ever written Capitalised, at least once inside a sentence: "lansley", "gerada".
 
     Acronyms (all capitals: "CCG", "GP") are not names; a word that also appears in lower case is not a name.
     """
-    seen_lower: set[str] = set()
-    title_mid: set[str] = set()
-    title_any: set[str] = set()
-    for text in texts:
-        for chunk in re.split(r"[.!?:;“”\"]+\s*", str(text)):
-            for pos, word in enumerate(_WORD.findall(chunk)):
-                key = word.lower().replace("’", "'")
-                if key.endswith("'s"):
-                    key = key[:-2]
-                if word.islower():
-                    seen_lower.add(key)
-                elif word[0].isupper() and any(ch.islower() for ch in word[1:]):
-                    title_any.add(key)
-                    if pos > 0:
-                        title_mid.add(key)
-                else:
-                    seen_lower.add(key)  # ALL CAPS acronym: treat like an ordinary word
-    return (title_any & title_mid) - seen_lower
+    return (forms.title & forms.title_mid) - forms.lower - forms.caps
+
+
+def written_forms(forms: WordForms) -> dict[str, str]:
+    """Lower-cased word -> how the texts write it, for words never written in lower case: "ccg" -> "CCG",
+    "pms" -> "PMs", "lansley" -> "Lansley".
+
+    Phrases are counted lower-cased, but an analyst writes "CCG boards", not "ccg boards". Only forms inside a
+    sentence count (a capital after a full stop says nothing); the most common wins (ties: alphabetical).
+    """
+    return {key: min(seen, key=lambda w: (-seen[w], w)) for key, seen in forms.mid_forms.items()
+            if key not in forms.lower}
+
+
+# A phrase's written form is read from at most this many of its occurrences inside sentences.
+FORM_SAMPLE = 25
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;])[\s\"“‘'(\[-]*$")
+
+
+def phrase_forms(phrases: Sequence[str], texts: Sequence[str], word_display: Callable[[str], str]) -> dict[str, str]:
+    """phrase -> the most common way `texts` write it: "Department of Health", "Caroline Kerby", "lip service".
+
+    Only occurrences inside a sentence count, plus sentence-initial ones whose later words are capitalised
+    (a name: "Caroline Kerby said ..."); ties go to the form with fewer capitals. A phrase read from
+    FORM_SAMPLE occurrences stops there. A phrase with no usable occurrence gets `word_display(phrase)`.
+    """
+    texts = [str(t) for t in texts]
+    lowered = [t.lower().replace("’", "'") for t in texts]
+    out: dict[str, str] = {}
+    for phrase in dict.fromkeys(phrases):
+        words = phrase.split(" ")
+        rarest = max(words, key=len)  # cheap substring filter before the regex
+        pattern = re.compile(r"(?<![\w'’-])" + r"(?:['’]s)?\s+".join(re.escape(w) for w in words)
+                             + r"(?![\w'’-])", re.IGNORECASE)
+        seen: Counter = Counter()
+        for text, low in zip(texts, lowered):
+            if rarest not in low:
+                continue
+            for match in pattern.finditer(text):
+                form = match.group(0).split()
+                if _SENTENCE_START.search(text[: match.start()]) and not (
+                        len(form) > 1 and all(not w.islower() for w in form[1:])):
+                    continue
+                seen[" ".join(form)] += 1
+            if sum(seen.values()) >= FORM_SAMPLE:
+                break
+        out[phrase] = (min(seen, key=lambda f: (-seen[f], sum(ch.isupper() for ch in f), f)) if seen
+                       else word_display(phrase))
+    return out
 
 
 def term_statistics(
@@ -199,7 +276,8 @@ def term_statistics(
     present = (X > 0).astype(np.float64)
     vocab = vectorizer.get_feature_names_out()
     quoted = quoted_phrases(texts, vectorizer.analyzer)
-    names = proper_name_words(texts)
+    forms = word_forms(texts)
+    names = proper_name_words(forms)
     return TermStats(
         theme_ids=theme_ids,
         vocab=vocab,
@@ -210,6 +288,7 @@ def term_statistics(
         n_units=len(assignments),
         quoted=np.array([str(p) in quoted for p in vocab], dtype=bool),
         names=np.array([all(w in names for w in str(p).split()) for p in vocab], dtype=bool),
+        written=written_forms(forms),
     )
 
 
@@ -362,8 +441,12 @@ def _extend_phrase(
 def select_labels(
     stats: TermStats, scores: np.ndarray, label_max_df: float = 0.25, skip: Sequence[int] = (),
     fixed: dict[int, str] | None = None, seed_masks: dict[int, np.ndarray] | None = None,
+    avoid: dict[int, Sequence[str]] | None = None,
 ) -> dict[int, str]:
     """One distinct phrase per theme (theme ids in `skip`, e.g. the outlier theme, get none).
+
+    `avoid` (theme id -> phrases) bars a theme from those labels: a parent theme is not named after one of its
+    own children ("PM" over "PM", "consortia"), since the tree would then say nothing new.
 
     `fixed` labels (theme id -> phrase, e.g. kept from the previous run) are used as they are when the phrase
     still occurs in a member unit. The other themes choose in order of their best score, so the clearest theme
@@ -373,8 +456,12 @@ def select_labels(
     """
     skip_set = set(skip)
     index = {str(p): i for i, p in enumerate(stats.vocab)}
+    barred = {t: {p.lower() for p in phrases} for t, phrases in (avoid or {}).items()}
     chosen: dict[int, str] = {}
     for theme, label in (fixed or {}).items():
+        label = label.lower()  # stored as displayed ("CCG boards"); phrases are counted lower-cased
+        if label in barred.get(theme, ()):
+            continue
         if theme in stats.theme_ids and theme not in skip_set and label in index:
             if stats.support[stats.theme_ids.index(theme), index[label]] >= 1:
                 chosen[theme] = label
@@ -394,8 +481,8 @@ def select_labels(
     order = sorted(rows, key=lambda r: (-(scores[r, ranked[r][0]] if ranked[r] else 0.0), stats.theme_ids[r]))
     for r in order:
         taken = list(chosen.values())
-        free = [c for c in ranked[r]
-                if not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
+        free = [c for c in ranked[r] if str(stats.vocab[c]) not in barred.get(stats.theme_ids[r], ())
+                and not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
         label = None
         if free:
             best = _extend_phrase(stats, scores, r, free[0], free, common_words)
@@ -516,12 +603,16 @@ def describe_themes(
     texts: Sequence[str], assignments: np.ndarray, ngram_range: tuple[int, int] = (1, 3), top_n: int = 10,
     label_max_df: float = 0.25, outlier: int = -1, seed_phrases: dict[int, Sequence[str]] | None = None,
     fixed_labels: dict[int, str] | None = None, skip: Sequence[int] = (), tagger: Tagger | None = None,
+    avoid_labels: dict[int, Sequence[str]] | None = None,
 ) -> dict[int, tuple[str, list[str]]]:
     """theme id -> (label, keywords) for every theme in `assignments`. The outlier theme is labelled "other".
 
+    Labels and keywords are written the way the texts write their words ("CCG boards", "Department of
+    Health", "lip service"; see `phrase_forms`).
+
     `seed_phrases` (theme id -> guided seed phrases) boost those phrases in that theme; `fixed_labels` keep
-    earlier labels that are still grounded (see `select_labels`); themes in `skip` get keywords but no label
-    (label ""). With a `tagger`, single words used mostly as verbs or adjectives label a theme only when
+    earlier labels that are still grounded and `avoid_labels` bars phrases per theme (see `select_labels`);
+    themes in `skip` get keywords but no label (label ""). With a `tagger`, single words used mostly as verbs or adjectives label a theme only when
     nothing else is left (see `non_noun_words`).
     """
     themes = sorted(int(t) for t in np.unique(np.asarray(assignments)))
@@ -532,14 +623,15 @@ def describe_themes(
     if tagger is not None:
         stats.non_nouns = non_noun_words(stats, scores, texts, assignments, tagger)
     masks = {t: seed_mask(stats, s) for t, s in (seed_phrases or {}).items() if s and t in stats.theme_ids}
-    labels = select_labels(stats, scores, label_max_df, skip=[outlier, *skip], fixed=fixed_labels, seed_masks=masks)
+    labels = select_labels(stats, scores, label_max_df, skip=[outlier, *skip], fixed=fixed_labels, seed_masks=masks,
+                           avoid=avoid_labels)
     keywords = select_keywords(stats, scores, top_n, label_max_df, seed_masks=masks)
+    shown_words = {t: keywords[t][:top_n] if t == outlier or t in set(skip)
+                   else with_label(labels[t], keywords[t], top_n) for t in themes}
+    forms = phrase_forms([w for t in themes for w in shown_words[t]] + [labels[t] for t in labels],
+                         texts, stats.display)
     out = {}
     for t in themes:
-        if t == outlier:
-            out[t] = ("other", keywords[t][:top_n])
-        elif t in set(skip):
-            out[t] = ("", keywords[t][:top_n])
-        else:
-            out[t] = (labels[t], with_label(labels[t], keywords[t], top_n))
+        label = "other" if t == outlier else "" if t in set(skip) else forms[labels[t]]
+        out[t] = (label, [forms[w] for w in shown_words[t]])
     return out

@@ -347,9 +347,11 @@ def parent_rows(
     upper = np.array([parent_of.get(int(t), int(t)) for t in assignments])
     unparented = [t for t in leaf_ids if t not in parent_of]
     fixed = {k.theme_id: k.label for k in known if k.kind == "parent" and k.theme_id in ids and k.label}
+    label_of = dict(zip(leaves.theme_id.astype(int), leaves.label))
+    child_labels = [[label_of[c] for c in group] for group in children]
     described = describe_themes(units.text.tolist(), upper, tuple(cfg.ngram_range), cfg.top_n_words,
                                 cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented,
-                                tagger=tagger)
+                                tagger=tagger, avoid_labels=dict(zip(ids, child_labels)))
     texts = units.text.tolist()
     rows = []
     for pid, group, cent, sim in zip(ids, children, cents, matched):
