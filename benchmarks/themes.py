@@ -189,7 +189,8 @@ def evaluate(name: str, texts: list[str], vectors: np.ndarray, gold: np.ndarray,
 
 # -- k sweep (diagnostic) -------------------------------------------------------------------------------------
 def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict], int | None]:
-    """(a)'s pipeline forced to every k it considers: one row per k with CH, silhouette, rank sum, NMI, ACC.
+    """(a)'s pipeline forced to every k it considers: one row per k with CH, silhouette, rank sum, the gap
+    statistic (3 uniform references), NMI and ACC.
 
     Uses the same UMAP, KMeans (select_k's n_init and seed) and dissolve + nearest-centroid steps as
     SelectedKClusterer.fit; returns (rows, k select_k chose), or ([], None) for a corpus (a) clusters with Ward.
@@ -213,15 +214,42 @@ def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict
     for index in range(2):
         for rank, k in enumerate(sorted(ks, key=lambda k: (-internal[k][index], k))):
             rank_sum[k] += rank
+    references = gap_references(Z, n_refs=3, seed=seed)
     rows = []
     for k in ks:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             labels = KMeans(n_clusters=k, n_init=clusterer.n_init, random_state=seed).fit_predict(Z)
+            log_ref = np.log([KMeans(n_clusters=k, n_init=1, random_state=seed).fit(r).inertia_ for r in references])
         full, _ = clusterer.spread(X, sample, labels)
         rows.append({"k": k, "ch": internal[k][0], "silhouette": internal[k][1], "rank_sum": rank_sum[k],
+                     "gap": float(log_ref.mean() - np.log(within_dispersion(Z, labels))),
+                     "gap_sd": float(log_ref.std() * np.sqrt(1 + 1 / len(references))),
                      **scores(gold, full), "themes": int(len(np.unique(full)))})
     return rows, chosen
+
+
+def within_dispersion(Z: np.ndarray, labels: np.ndarray) -> float:
+    """Sum of squared distances of the points of `Z` to their cluster means (KMeans' inertia)."""
+    return float(sum(((Z[labels == c] - Z[labels == c].mean(axis=0)) ** 2).sum() for c in np.unique(labels)))
+
+
+def gap_references(Z: np.ndarray, n_refs: int, seed: int) -> list[np.ndarray]:
+    """`n_refs` uniform samples over the box of `Z`'s principal axes (Tibshirani, Walther & Hastie 2001)."""
+    rng = np.random.default_rng(seed)
+    mean = Z.mean(axis=0)
+    _, _, axes = np.linalg.svd(Z - mean, full_matrices=False)
+    projected = (Z - mean) @ axes.T
+    low, high = projected.min(axis=0), projected.max(axis=0)
+    return [rng.uniform(low, high, size=projected.shape) @ axes + mean for _ in range(n_refs)]
+
+
+def gap_choice(rows: list[dict]) -> int:
+    """The gap statistic's k: the smallest k with gap(k) >= gap(k+1) - s(k+1) (the last k when none is)."""
+    for row, after in zip(rows, rows[1:]):
+        if row["gap"] >= after["gap"] - after["gap_sd"]:
+            return row["k"]
+    return rows[-1]["k"]
 
 
 def kmeans_seed_spread(vectors: np.ndarray, gold: np.ndarray, n_seeds: int = 10) -> dict[str, list[float]]:
@@ -243,12 +271,16 @@ def sweep_report(name: str, vectors: np.ndarray, gold: np.ndarray, seed: int, n_
         lines.append("(a) uses Ward for a corpus this small: no k is selected.")
     else:
         best = max(rows, key=lambda r: (r["acc"], -r["k"]))
-        lines += [f"(a) chose k={chosen}; best ACC over every k tried: {best['acc']:.3f} at k={best['k']}.", "",
-                  "| k | CH (UMAP) | silhouette (UMAP) | rank sum | NMI | ACC | themes |", "|---|---|---|---|---|---|---|"]
+        by_gap = gap_choice(rows)
+        acc_of = {r["k"]: r["acc"] for r in rows}
+        lines += [f"(a) chose k={chosen}; best ACC over every k tried: {best['acc']:.3f} at k={best['k']}; "
+                  f"the gap statistic would choose k={by_gap} (ACC {acc_of[by_gap]:.3f}).", "",
+                  "| k | CH (UMAP) | silhouette (UMAP) | rank sum | gap (s) | NMI | ACC | themes |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in rows:
             mark = " (chosen)" if r["k"] == chosen else ""
             lines.append(f"| {r['k']}{mark} | {r['ch']:.0f} | {r['silhouette']:.3f} | {r['rank_sum']} | "
-                         f"{r['nmi']:.3f} | {r['acc']:.3f} | {r['themes']} |")
+                         f"{r['gap']:.3f} ({r['gap_sd']:.3f}) | {r['nmi']:.3f} | {r['acc']:.3f} | {r['themes']} |")
     lines.append("")
     for how, accs in kmeans_seed_spread(vectors, gold, n_seeds).items():
         lines.append(f"(c) KMeans k={k_gold}, {how}, seeds 0..{n_seeds - 1}: ACC mean {np.mean(accs):.3f}, "

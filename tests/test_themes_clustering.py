@@ -159,8 +159,11 @@ def test_k_sweep_scores_every_k_and_marks_the_chosen_one(monkeypatch):
     by_k = {r["k"]: r for r in rows}
     assert by_k[6]["acc"] == 1.0 and by_k[6]["nmi"] == pytest.approx(1.0) and by_k[6]["rank_sum"] == 0
     assert by_k[5]["acc"] < 1.0 and by_k[7]["acc"] < 1.0
+    assert bench.gap_choice(rows) == 6                                       # the gap statistic agrees here
+    assert bench.gap_choice([{"k": 2, "gap": 1.0, "gap_sd": 0.1}, {"k": 3, "gap": 1.05, "gap_sd": 0.1}]) == 2
+    assert bench.gap_choice([{"k": 2, "gap": 1.0, "gap_sd": 0.1}, {"k": 3, "gap": 1.2, "gap_sd": 0.1}]) == 3
     report = bench.sweep_report("blobs", X, truth, seed=1, n_seeds=2)
-    assert "(a) chose k=6; best ACC over every k tried: 1.000 at k=6." in report
+    assert "(a) chose k=6; best ACC over every k tried: 1.000 at k=6; the gap statistic would choose k=6" in report
     assert "| 6 (chosen) |" in report and "(c) KMeans k=6, n_init=10, seeds 0..1: ACC mean" in report
 
 
