@@ -19,14 +19,13 @@ Plain functions on arrays. The pipeline is:
    part-of-speech tagger, single words their sentences use as verbs or adjectives ("hope", "best") are used
    only when nothing else is left. `select_keywords` fills the keyword list by MMR (score vs word overlap with
    the phrases already kept), so keywords are varied rather than five forms of one phrase.
-5. Labels and keywords are shown as the texts write their words: a word never written in lower case keeps its
-   form ("CCG boards", "PCT", "Department of Health"); every other word stays lower-case.
+5. Labels and keywords are shown as the texts most often write them inside a sentence ("CCG boards", "PCT",
+   "Department of Health", "lip service"; `wordforms.phrase_forms`).
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -34,6 +33,9 @@ from itertools import islice
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from .wordforms import LETTER as _LETTER
+from .wordforms import phrase_forms, proper_name_words, word_forms, written_forms
 
 # Words that carry no theme in news text and comments but are not in scikit-learn's English list: reporting
 # verbs and honorifics would otherwise label every article-heavy theme "said".
@@ -50,8 +52,6 @@ STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS
 PHRASE_KEEP = 0.6
 
 _CHUNK_SPLIT = re.compile(r"[.,;:!?()\[\]\"“”‘’/|–—…]+|\s[-']\s|\s'|'\s")
-# Letters are any Unicode letters ([^\W\d_]), so "Québec" and "Zoë" stay one word; digits never start or end one.
-_LETTER = r"[^\W\d_]"
 _TOKEN = re.compile(rf"{_LETTER}(?:{_LETTER}|['\-])*{_LETTER}|{_LETTER}")
 
 
@@ -116,7 +116,6 @@ MMR_LAMBDA = 0.7
 MMR_POOL = 60
 
 _QUOTED = re.compile(r"[“\"‘]([^“”\"‘’\n]{2,60})[”\"’]")
-_WORD = re.compile(rf"{_LETTER}(?:{_LETTER}|['’\-])*{_LETTER}|{_LETTER}")
 
 
 @dataclass
@@ -162,98 +161,6 @@ def quoted_phrases(texts: Sequence[str], analyzer: PhraseAnalyzer) -> set[str]:
                 toks = toks[:-1]
             if 1 <= len(toks) <= 4:
                 out.add(" ".join(toks))
-    return out
-
-
-@dataclass
-class WordForms:
-    """How each word is written across texts. Keys are lower-cased with a possessive "'s" removed, the way
-    `PhraseAnalyzer` forms phrase words."""
-
-    lower: set[str]              # written in lower case somewhere
-    title: set[str]              # written Capitalised somewhere ("Lansley", also "PMs")
-    title_mid: set[str]          # written Capitalised inside a sentence
-    caps: set[str]               # written in ALL CAPS somewhere ("CCG")
-    mid_forms: dict[str, Counter]  # non-lower-case forms inside a sentence, counted
-
-
-def word_forms(texts: Sequence[str]) -> WordForms:
-    """One scan of `texts` (sentences split at . ! ? : ; and quotation marks) into a `WordForms`."""
-    forms = WordForms(set(), set(), set(), set(), {})
-    for text in texts:
-        for chunk in re.split(r"[.!?:;“”\"]+\s*", str(text)):
-            for pos, word in enumerate(_WORD.findall(chunk)):
-                word = word.replace("’", "'")
-                if word.lower().endswith("'s"):
-                    word = word[:-2]
-                key = word.lower()
-                if word.islower():
-                    forms.lower.add(key)
-                    continue
-                if word[0].isupper() and any(ch.islower() for ch in word[1:]):
-                    forms.title.add(key)
-                    if pos > 0:
-                        forms.title_mid.add(key)
-                else:
-                    forms.caps.add(key)
-                if pos > 0:
-                    forms.mid_forms.setdefault(key, Counter())[word] += 1
-    return forms
-
-
-def proper_name_words(forms: WordForms) -> set[str]:
-    """Lower-cased words only ever written Capitalised, at least once inside a sentence: "lansley", "gerada".
-
-    Acronyms (all capitals: "CCG", "GP") are not names; a word that also appears in lower case is not a name.
-    """
-    return (forms.title & forms.title_mid) - forms.lower - forms.caps
-
-
-def written_forms(forms: WordForms) -> dict[str, str]:
-    """Lower-cased word -> how the texts write it, for words never written in lower case: "ccg" -> "CCG",
-    "pms" -> "PMs", "lansley" -> "Lansley".
-
-    Phrases are counted lower-cased, but an analyst writes "CCG boards", not "ccg boards". Only forms inside a
-    sentence count (a capital after a full stop says nothing); the most common wins (ties: alphabetical).
-    """
-    return {key: min(seen, key=lambda w: (-seen[w], w)) for key, seen in forms.mid_forms.items()
-            if key not in forms.lower}
-
-
-# A phrase's written form is read from at most this many of its occurrences inside sentences.
-FORM_SAMPLE = 25
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;])[\s\"“‘'(\[-]*$")
-
-
-def phrase_forms(phrases: Sequence[str], texts: Sequence[str], word_display: Callable[[str], str]) -> dict[str, str]:
-    """phrase -> the most common way `texts` write it: "Department of Health", "Caroline Kerby", "lip service".
-
-    Only occurrences inside a sentence count, plus sentence-initial ones whose later words are capitalised
-    (a name: "Caroline Kerby said ..."); ties go to the form with fewer capitals. A phrase read from
-    FORM_SAMPLE occurrences stops there. A phrase with no usable occurrence gets `word_display(phrase)`.
-    """
-    texts = [str(t) for t in texts]
-    lowered = [t.lower().replace("’", "'") for t in texts]
-    out: dict[str, str] = {}
-    for phrase in dict.fromkeys(phrases):
-        words = phrase.split(" ")
-        rarest = max(words, key=len)  # cheap substring filter before the regex
-        pattern = re.compile(r"(?<![\w'’-])" + r"(?:['’]s)?\s+".join(re.escape(w) for w in words)
-                             + r"(?![\w'’-])", re.IGNORECASE)
-        seen: Counter = Counter()
-        for text, low in zip(texts, lowered):
-            if rarest not in low:
-                continue
-            for match in pattern.finditer(text):
-                form = match.group(0).split()
-                if _SENTENCE_START.search(text[: match.start()]) and not (
-                        len(form) > 1 and all(not w.islower() for w in form[1:])):
-                    continue
-                seen[" ".join(form)] += 1
-            if sum(seen.values()) >= FORM_SAMPLE:
-                break
-        out[phrase] = (min(seen, key=lambda f: (-seen[f], sum(ch.isupper() for ch in f), f)) if seen
-                       else word_display(phrase))
     return out
 
 
