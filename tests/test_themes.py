@@ -186,6 +186,9 @@ def test_phrase_forms_prefer_the_common_form_and_accept_names_opening_a_sentence
              "lip service again, and Lip Service"]
     forms = phrase_forms(["caroline kerby", "lip service", "nowhere"], texts, str.upper)
     assert forms == {"caroline kerby": "Caroline Kerby", "lip service": "lip service", "nowhere": "NOWHERE"}
+    # a possessive is not part of the form, and a curly apostrophe matches the phrase's straight one
+    forms = phrase_forms(["ccg board", "o'neill report"], ["the CCG’s board met", "we read the O’Neill report"], str)
+    assert forms == {"ccg board": "CCG board", "o'neill report": "O’Neill report"}
 
 
 def test_avoid_labels_bars_a_phrase_from_one_theme_only():

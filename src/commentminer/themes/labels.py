@@ -519,8 +519,8 @@ def describe_themes(
 
     `seed_phrases` (theme id -> guided seed phrases) boost those phrases in that theme; `fixed_labels` keep
     earlier labels that are still grounded and `avoid_labels` bars phrases per theme (see `select_labels`);
-    themes in `skip` get keywords but no label (label ""). With a `tagger`, single words used mostly as verbs or adjectives label a theme only when
-    nothing else is left (see `non_noun_words`).
+    themes in `skip` get keywords but no label (label ""). With a `tagger`, single words used mostly as verbs
+    or adjectives label a theme only when nothing else is left (see `non_noun_words`).
     """
     themes = sorted(int(t) for t in np.unique(np.asarray(assignments)))
     stats = term_statistics(texts, assignments, ngram_range)

@@ -90,14 +90,15 @@ def phrase_forms(phrases: Sequence[str], texts: Sequence[str], word_display: Cal
     for phrase in dict.fromkeys(phrases):
         words = phrase.split(" ")
         longest = max(words, key=len)  # a cheap substring filter before the regex
-        pattern = re.compile(r"(?<![\w'’-])" + r"(?:['’]s)?\s+".join(re.escape(w) for w in words)
-                             + r"(?![\w'’-])", re.IGNORECASE)
+        # phrase words hold ' where a text may have ’ ("o'neill"), and a possessive may follow each of them
+        parts = ["(" + re.escape(w).replace("'", "['’]") + ")(?:['’]s)?" for w in words]
+        pattern = re.compile(r"(?<![\w'’-])" + r"\s+".join(parts) + r"(?![\w'’-])", re.IGNORECASE)
         seen: Counter = Counter()
         for text, low in zip(texts, lowered):
             if longest not in low:
                 continue
             for match in pattern.finditer(text):
-                form = match.group(0).split()
+                form = list(match.groups())  # the words without a possessive: "CCG board" for "CCG’s board"
                 if _SENTENCE_START.search(text[: match.start()]) and not (
                         len(form) > 1 and all(not w.islower() for w in form[1:])):
                     continue
