@@ -7,6 +7,7 @@ lists. The manifest records what is needed to reproduce the run and check the fi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,32 +30,38 @@ def themes_for_csv(themes: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def write_csvs(out_dir: Path, tables: dict[str, pd.DataFrame]) -> dict[str, Path]:
-    """Write each table to out_dir/exports/<name>.csv; returns {"<name>_csv": path}."""
+def _write_tables(out_dir: Path, tables: dict[str, pd.DataFrame], ext: str,
+                  write: Callable[[pd.DataFrame, Path], None]) -> dict[str, Path]:
+    """`write(frame, out_dir/exports/<name>.<ext>)` for each table; returns {"<name>_<ext>": path}."""
     folder = out_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for name, frame in tables.items():
-        path = folder / f"{name}.csv"
-        themes_for_csv(frame).to_csv(path, index=False, encoding="utf-8")
-        paths[f"{name}_csv"] = path
+        path = folder / f"{name}.{ext}"
+        write(frame, path)
+        paths[f"{name}_{ext}"] = path
     return paths
+
+
+def write_csvs(out_dir: Path, tables: dict[str, pd.DataFrame]) -> dict[str, Path]:
+    """Write each table to out_dir/exports/<name>.csv; returns {"<name>_csv": path}."""
+    return _write_tables(out_dir, tables, "csv",
+                         lambda frame, path: themes_for_csv(frame).to_csv(path, index=False, encoding="utf-8"))
+
+
+def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose list columns are plain lists of str, so pyarrow infers list<string>."""
+    frame = frame.copy()
+    for column in LIST_COLUMNS:
+        if column in frame:
+            frame[column] = [[str(k) for k in kws] if isinstance(kws, (list, tuple)) else [] for kws in frame[column]]
+    return frame
 
 
 def write_parquets(out_dir: Path, tables: dict[str, pd.DataFrame]) -> dict[str, Path]:
     """Write each table to out_dir/exports/<name>.parquet (pyarrow); returns {"<name>_parquet": path}."""
-    folder = out_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    for name, frame in tables.items():
-        path = folder / f"{name}.parquet"
-        frame = frame.copy()
-        for column in LIST_COLUMNS:   # plain lists of str: pyarrow infers list<string>
-            if column in frame:
-                frame[column] = [[str(k) for k in kws] if isinstance(kws, (list, tuple)) else [] for kws in frame[column]]
-        frame.to_parquet(path, index=False, engine="pyarrow")
-        paths[f"{name}_parquet"] = path
-    return paths
+    return _write_tables(out_dir, tables, "parquet",
+                         lambda frame, path: _parquet_ready(frame).to_parquet(path, index=False, engine="pyarrow"))
 
 
 def config_toml(config: dict[str, Any]) -> str:
