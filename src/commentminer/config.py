@@ -33,6 +33,7 @@ class RunConfig(_Section):
 class IngestConfig(_Section):
     patterns: list[str] = ["*.txt", "*.html", "*.htm", "*.csv", "*.tsv", "*.jsonl", "*.ndjson", "*.parquet", "*.xml"]
     max_file_bytes: int = Field(5_000_000, gt=0)
+    max_export_bytes: int = Field(2_000_000_000, gt=0)
     fallback_encoding: str = "cp1252"
 
 
@@ -86,8 +87,9 @@ class VoicesConfig(_Section):
 
 
 class EmbedConfig(_Section):
-    backend: str = "sentence_transformers.v1"
+    backend: str = "onnx.v1"
     model_path: str = "models/all-MiniLM-L6-v2"
+    precision: Literal["fp32", "int8"] = "fp32"
     batch_size: int = Field(64, gt=0)
     threads: int = Field(0, ge=0)
 

@@ -26,6 +26,7 @@ BACKENDS: dict[str, dict[str, str]] = {
         "spacy.v1": "commentminer.voices.spacy_voices:SpacyVoiceExtractor",
     },
     "embed": {
+        "onnx.v1": "commentminer.embed.onnx_embedder:OnnxEmbedder",
         "sentence_transformers.v1": "commentminer.embed.st_embedder:SentenceTransformerEmbedder",
     },
     "themes": {

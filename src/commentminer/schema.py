@@ -116,6 +116,15 @@ EMBEDDINGS = _table(
     ("vector", "FLOAT[]"),         # L2-normalised
 )
 
+# Other heads of the embedding model's pass, cached like vectors: the sentiment branch's logits of a text, so the
+# sentiment stage does not run the model again. output_id names the head (the sentiment backend id).
+ENCODER_OUTPUTS = _table(
+    "encoder_outputs", ("text_hash", "output_id"),
+    ("text_hash", "VARCHAR"),
+    ("output_id", "VARCHAR"),
+    ("output", "FLOAT[]"),
+)
+
 # Per-run theme results (themes are re-fitted per run; run_id ties them to the stored config). theme_id is the
 # stable id from theme_registry: a theme matched to an earlier run's keeps its id (and label).
 THEMES = _table(
@@ -254,7 +263,7 @@ CRAWL_URLS = _table(
 )
 
 ALL_TABLES: tuple[Table, ...] = (
-    SOURCES, SOURCE_PARSES, ARTICLES, COMMENTS, UNITS, EMBEDDINGS, THEMES, UNIT_THEMES, SENTIMENT, REGIONS, RUNS, ERRORS,
+    SOURCES, SOURCE_PARSES, ARTICLES, COMMENTS, UNITS, EMBEDDINGS, ENCODER_OUTPUTS, THEMES, UNIT_THEMES, SENTIMENT, REGIONS, RUNS, ERRORS,
     THEME_REGISTRY, THEME_CHANGES,
     CRAWLS, CRAWL_URLS,
 )

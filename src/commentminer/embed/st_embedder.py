@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,27 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelMissingError
-
-_REQUIRED = ("config.json", "modules.json", "tokenizer.json", "model.safetensors")
-
-
-def _weights_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    with (folder / "model.safetensors").open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:12]
-
-
-def check_model_folder(folder: Path) -> None:
-    """Raise ModelMissingError (one line, with the fix) unless `folder` holds a complete model."""
-    missing = [name for name in _REQUIRED if not (folder / name).is_file()]
-    if missing:
-        raise ModelMissingError(
-            f"{folder}: embedding model not found (missing {', '.join(missing)}); "
-            f"run `make model` (or `python scripts/fetch_model.py --dest {folder}`)"
-        )
+from ..encoder.runtime import check_model_folder, model_id_for
 
 
 class SentenceTransformerEmbedder:
@@ -52,8 +31,7 @@ class SentenceTransformerEmbedder:
     def model_id(self) -> str:
         """Folder name + hash of the weights: a different model never reuses cached vectors."""
         if self._model_id is None:
-            check_model_folder(self.model_path)
-            self._model_id = f"st:{self.model_path.name}@{_weights_digest(self.model_path)}"
+            self._model_id = model_id_for(self.model_path)
         return self._model_id
 
     def _load(self) -> Any:

@@ -2,26 +2,57 @@
 
 Only texts without a vector for the current model are embedded, so a second run embeds nothing (and does not
 even load the model).
+
+When the configured sentiment backend is a branch of the encoder (`minilm_lora.v1`: adapters on MiniLM's top
+layers) and the embedder can run it (`onnx.v1`), the same pass also yields the branch's logits; they go to
+`encoder_outputs` keyed by (text hash, sentiment backend id), and the sentiment stage reads them instead of
+running the model again.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import inspect
+from pathlib import Path
+
+import numpy as np
 
 from .. import registry
 from ..context import StageContext
+from ..errors import ConfigError
 
-BATCH_SIZE = 512  # texts per store write: a crash loses at most this many embeddings
+BATCH_SIZE = 2048  # texts per store write: a crash loses at most this many embeddings
 
 
-def build_embedder(ctx: StageContext):
+def build_embedder(ctx: StageContext, branch_weights: Path | None = None):
+    """The configured embedder (with the sentiment branch when `branch_weights` is given and it supports one)."""
     cfg = ctx.config.embed
-    return registry.create("embed", cfg.backend, model_path=cfg.model_path, batch_size=cfg.batch_size, threads=cfg.threads)
+    params: dict = {"model_path": cfg.model_path, "batch_size": cfg.batch_size, "threads": cfg.threads}
+    accepted = inspect.signature(registry.resolve("embed", cfg.backend)).parameters
+    if "precision" in accepted:
+        params["precision"] = cfg.precision
+    elif cfg.precision != "fp32":
+        raise ConfigError(f"[embed] precision = \"{cfg.precision}\" needs backend \"onnx.v1\" (not '{cfg.backend}')")
+    if branch_weights is not None and "branch_weights" in accepted:
+        params["branch_weights"] = branch_weights
+    return registry.create("embed", cfg.backend, **params)
+
+
+def sentiment_branch(ctx: StageContext) -> tuple[Path, str] | None:
+    """(adapter weights file, output id) when the configured sentiment backend branches off the encoder."""
+    cfg = ctx.config.sentiment
+    backend_class = registry.resolve("sentiment", cfg.backend)
+    if not getattr(backend_class, "encoder_branch", False):
+        return None
+    backend = backend_class(weights_path=cfg.weights_path, model_path=ctx.config.embed.model_path,
+                            precision=ctx.config.embed.precision)
+    return backend.weights_path, backend.backend_id
 
 
 def run(ctx: StageContext) -> dict:
     """Embed every distinct unit text that has no cached vector for the configured model."""
-    embedder = build_embedder(ctx)
+    branch = sentiment_branch(ctx)
+    embedder = build_embedder(ctx, branch[0] if branch else None)
+    with_branch = branch is not None and getattr(embedder, "supports_branch", False)
     model_id = embedder.model_id
     pending = ctx.store.query(
         """
@@ -32,13 +63,20 @@ def run(ctx: StageContext) -> dict:
         [model_id],
     )
     for batch in ctx.batches(pending, BATCH_SIZE, desc="embed", unit="sentence"):
-        vectors = embedder.embed(batch["text"].tolist())
-        ctx.store.upsert("embeddings", pd.DataFrame({
-            "text_hash": batch["text_hash"].to_numpy(),
-            "model_id": model_id,
-            "dim": vectors.shape[1],
-            "vector": list(vectors),
-        }))
-    return {"embedded": len(pending), "cached_total": ctx.store.count("embeddings", "model_id = ?", [model_id]),
-            "model_id": model_id}
-
+        texts = batch["text"].tolist()
+        hashes = batch["text_hash"].to_numpy()
+        if with_branch:
+            vectors, logits = embedder.embed_with_branch(texts)
+        else:
+            vectors, logits = embedder.embed(texts), None
+        with ctx.store.transaction():  # vectors and logits of a batch land together or not at all
+            ctx.store.upsert_vectors("embeddings", {"text_hash": hashes, "model_id": model_id,
+                                                    "dim": vectors.shape[1]}, "vector", vectors, transaction=False)
+            if logits is not None:
+                ctx.store.upsert_vectors("encoder_outputs", {"text_hash": hashes, "output_id": branch[1]},
+                                         "output", np.asarray(logits, np.float32), transaction=False)
+    stats = {"embedded": len(pending), "cached_total": ctx.store.count("embeddings", "model_id = ?", [model_id]),
+             "model_id": model_id}
+    if with_branch:
+        stats["branch_output_id"] = branch[1]
+    return stats

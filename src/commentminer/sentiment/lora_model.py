@@ -6,9 +6,12 @@ scripts/train_sentiment_lora.py (recipe, data and licences in `data/minilm_lora_
 and the head ship (`data/minilm_lora_sentiment.npz`, float16, no pickle); the base model comes from the local model
 folder (`[embed] model_path`), and the weights' recipe records the base model's SHA-256, which is checked on load.
 
-Unlike minilm_mlp.v1 it cannot use the stored sentence vectors (the fine-tuned layers change them): it runs its own
-MiniLM pass (`needs_embeddings = False`), with the adapters merged into the base weights at load time, so it costs
-one embedding pass (batches sorted by token length). From the head's probabilities over SST-5's five classes:
+Unlike minilm_mlp.v1 it cannot use the stored sentence vectors (the fine-tuned layers change them). The adapters
+touch only layers 3-5, so it runs as a branch of the embedding model's pass: `scripts/export_onnx.py` exports one
+ONNX graph with the adapters merged into the top layers' weights, sharing layers 0-2 with the plain model (see
+commentminer/encoder/graph.py). The embed stage runs that graph and stores the branch's logits; the sentiment stage
+scores from them, and runs the graph itself only for texts whose logits are not stored. The branch reads the first
+128 tokens of a text, as in training. From the head's probabilities over SST-5's five classes:
 
 - model score = expected class value on (-1, -0.5, 0, 0.5, 1);
 - score = (1 - w) * model score + w * VADER compound, with the blend weight w stored with the weights (chosen on
@@ -163,29 +166,35 @@ def read_weights(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 class LoraSentiment:
     """MiniLM + LoRA adapters + linear head (+ VADER blend); see the module docstring.
 
-    `neutral_threshold` from the config is not used (the band comes with the weights); `weights_path` "" means the
-    packaged weights; `model_path` is the base model folder (the stage passes `[embed] model_path`).
+    Runs as the sentiment branch of the exported joint MiniLM graph (commentminer/encoder): when the embed stage
+    ran that graph, the stage hands this backend the stored logits (`score_logits`) and no model runs here;
+    otherwise `score` runs the graph itself. `precision` is [embed] precision ("int8" changes the backend id, so
+    int8 scores never mix with fp32 ones). `neutral_threshold` from the config is not used (the band comes with
+    the weights); `weights_path` "" means the packaged weights; `model_path` is the base model folder (the stage
+    passes `[embed] model_path`).
     """
 
     needs_embeddings = False
+    encoder_branch = True   # the embed stage can compute this backend's logits in its own pass
 
     def __init__(self, neutral_threshold: float = 0.05, weights_path: str = "", model_path: str = DEFAULT_MODEL_PATH,
-                 batch_size: int = INFER_BATCH, threads: int = 0):
+                 batch_size: int = INFER_BATCH, threads: int = 0, precision: str = "fp32"):
         self.weights_path = Path(weights_path) if weights_path else DEFAULT_WEIGHTS
         self.model_path = Path(model_path)
         self.batch_size = batch_size
         self.threads = threads
+        self.precision = precision
         self._meta: dict[str, Any] | None = None
         self._arrays: dict[str, np.ndarray] = {}
-        self._model: Any = None
-        self._tokenizer: Any = None
+        self._encoder: Any = None
         self._analyzer: Any = None
         self._backend_id: str | None = None
 
     @property
     def backend_id(self) -> str:
         if self._backend_id is None:
-            self._backend_id = weights_backend_id(NAME, self.weights_path, "scripts/train_sentiment_lora.py")
+            base = weights_backend_id(NAME, self.weights_path, "scripts/train_sentiment_lora.py")
+            self._backend_id = base if self.precision == "fp32" else f"{base}+{self.precision}"
         return self._backend_id
 
     @property
@@ -204,10 +213,10 @@ class LoraSentiment:
         return float(self.meta["vader_weight"])
 
     def _load(self) -> None:
-        if self._model is not None:
+        if self._encoder is not None:
             return
         meta = self.meta
-        from ..embed.st_embedder import check_model_folder
+        from ..encoder.runtime import OnnxEncoder, check_model_folder
 
         check_model_folder(self.model_path)
         base_sha = sha256_file(self.model_path / "model.safetensors")
@@ -215,15 +224,8 @@ class LoraSentiment:
             raise BackendError(f"{NAME}: the adapters were trained on {meta['base_model']} with model.safetensors "
                                f"sha256 {meta['base_model_sha256'][:12]}…, but {self.model_path} has {base_sha[:12]}…; "
                                "set [embed] model_path to that model")
-        import torch
-
-        tokenizer, model = load_base(self.model_path, self.threads)
-        adapters = {name: (self._arrays[f"lora.{name}.A"], self._arrays[f"lora.{name}.B"])
-                    for name in meta["adapters"]}
-        merge_lora(model, adapters, float(meta["lora_alpha"]) / int(meta["lora_rank"]))
-        self._head_w = torch.from_numpy(self._arrays["head.w"].astype(np.float32))
-        self._head_b = torch.from_numpy(self._arrays["head.b"].astype(np.float32))
-        self._tokenizer, self._model = tokenizer, model
+        self._encoder = OnnxEncoder(self.model_path, "joint", self.precision, self.batch_size, self.threads,
+                                    branch_sha256=sha256_file(self.weights_path))
 
     def _vader(self, texts: Sequence[str]) -> np.ndarray:
         if self._analyzer is None:
@@ -232,46 +234,42 @@ class LoraSentiment:
             self._analyzer = SentimentIntensityAnalyzer()
         return np.array([self._analyzer.polarity_scores(t)["compound"] for t in texts], dtype=np.float64)
 
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, 5) head logits over SST-5's classes from one pass of the joint graph."""
+        self._load()
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, 5), dtype=np.float32)
+        return self._encoder.encode(texts)["sentiment_logits"]
+
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 5) probabilities over SST-5's classes from the fine-tuned model alone."""
-        self._load()
-        import torch
+        return softmax(np.asarray(self.logits(texts), dtype=np.float64)) if len(texts) else np.zeros((0, 5))
 
-        texts = list(texts)
-        out = np.zeros((len(texts), 5), dtype=np.float64)
-        if not texts:
-            return out
-        lengths = [len(ids) for ids in self._tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]]
-        order = np.argsort(lengths, kind="stable")
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                batch = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                        max_length=MAX_TOKENS, return_tensors="pt")
-                hidden = self._model(**batch).last_hidden_state
-                logits = mean_pool(hidden, batch["attention_mask"]) @ self._head_w.t() + self._head_b
-                out[idx] = softmax(logits.double().numpy())
-        return out
-
-    def scores_and_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        probs = self.probabilities(texts)
+    def _scores(self, texts: Sequence[str], probs: np.ndarray) -> list[SentimentScore]:
         model_score = probs @ np.asarray(self.meta["class_values"], dtype=np.float64)
         w = self.vader_weight
-        score = (1 - w) * model_score + (w * self._vader(texts) if w else 0.0)
-        return np.clip(score, -1.0, 1.0), probs
-
-    def score_with_probabilities(self, texts: Sequence[str]) -> tuple[list[SentimentScore], np.ndarray]:
-        """The scores and the model's (n, 5) class probabilities from one pass."""
-        if not len(texts):
-            return [], np.zeros((0, 5))
-        scores, probs = self.scores_and_probabilities(texts)
+        scores = np.clip((1 - w) * model_score + (w * self._vader(texts) if w else 0.0), -1.0, 1.0)
         band = self.neutral_threshold
         results = []
         for p, s in zip(probs, scores):
             label = label_for(float(s), band) if band > 0 else ("positive" if s > 0 else "negative")
             confidence = float(min(1.0, max(0.0, sum(p[i] for i in LABEL_GROUPS[label]))))
             results.append(SentimentScore(label=label, score=round(float(s), 6), confidence=round(confidence, 4)))
-        return results, probs
+        return results
+
+    def score_with_probabilities(self, texts: Sequence[str]) -> tuple[list[SentimentScore], np.ndarray]:
+        """The scores and the model's (n, 5) class probabilities from one pass."""
+        if not len(texts):
+            return [], np.zeros((0, 5))
+        probs = self.probabilities(texts)
+        return self._scores(texts, probs), probs
+
+    def score_logits(self, texts: Sequence[str], logits: np.ndarray) -> list[SentimentScore]:
+        """Scores from logits the embed stage already computed for `texts` (the joint graph's branch output)."""
+        if not len(texts):
+            return []
+        return self._scores(texts, softmax(np.asarray(logits, dtype=np.float64)))
 
     def score(self, texts: Sequence[str], vectors: Any = None) -> list[SentimentScore]:
         """`vectors` is accepted and ignored (this backend embeds with its own fine-tuned layers)."""

@@ -6,8 +6,10 @@ comment: long comments mix praise and complaint, and one blob score hides that).
 A backend that declares `needs_embeddings = True` (the model-based one) gets each unit's vector from the
 `embeddings` table (units.text_hash + the configured embedding model's id): the embed stage runs first, so nothing
 is embedded twice. A unit whose vector is not stored yet stays unscored (counted in the stats as
-`units_without_vector`) and is scored by the next run after embed has stored it. A backend that runs the
-embedding model itself (minilm_lora.v1, fine-tuned layers) gets `[embed] model_path` and `threads` instead.
+`units_without_vector`) and is scored by the next run after embed has stored it. A backend that is a branch of
+the embedding model (minilm_lora.v1, `encoder_branch = True`: adapters on MiniLM's top layers) gets `[embed]
+model_path`, `threads` and `precision`, and scores from the logits the embed stage stored for it in
+`encoder_outputs` (counted as `units_from_embed_pass`); units without them are run through its graph here.
 
 Per theme (mean over member units) and per quoted voice (units of kind 'quote') need no rows of their own: they
 read the unit rows (see aggregate.queries.theme_summary and units_table).
@@ -39,6 +41,7 @@ def build_model(ctx: StageContext):
     if "model_path" in accepted:  # a backend that runs the embedding model itself (minilm_lora.v1)
         params["model_path"] = ctx.config.embed.model_path
         params["threads"] = ctx.config.embed.threads
+        params["precision"] = ctx.config.embed.precision
     return registry.create("sentiment", cfg.backend, **params)
 
 
@@ -49,10 +52,20 @@ def embedding_model_id(ctx: StageContext) -> str:
     return build_embedder(ctx).model_id
 
 
-def _pending(ctx: StageContext, backend_id: str, model_id: str | None) -> pd.DataFrame:
-    """Units with no score from this backend (with their stored vector when `model_id` is given)."""
+def _pending(ctx: StageContext, backend_id: str, model_id: str | None, branch: bool = False) -> pd.DataFrame:
+    """Units with no score from this backend (with their stored vector when `model_id` is given, or with the
+    logits the embed stage stored for this backend when `branch`)."""
     missing = """NOT EXISTS (SELECT 1 FROM sentiment s WHERE s.target_kind = 'unit' AND s.target_id = u.unit_id
                              AND s.backend_id = ?)"""
+    if branch:
+        return ctx.store.query(
+            f"""
+            SELECT u.unit_id, u.text, o.output AS logits FROM units u
+            LEFT JOIN encoder_outputs o ON o.text_hash = u.text_hash AND o.output_id = ?
+            WHERE {missing} ORDER BY u.unit_id
+            """,
+            [backend_id, backend_id],
+        )
     if model_id is None:
         return ctx.store.query(f"SELECT unit_id, text FROM units u WHERE {missing} ORDER BY unit_id", [backend_id])
     return ctx.store.query(
@@ -71,7 +84,9 @@ def run(ctx: StageContext) -> dict:
     backend_id = model.backend_id
     needs_vectors = bool(getattr(model, "needs_embeddings", False))
     model_id = embedding_model_id(ctx) if needs_vectors else None
-    pending = _pending(ctx, backend_id, model_id)
+    branch = bool(getattr(model, "encoder_branch", False))
+    pending = _pending(ctx, backend_id, model_id, branch)
+    from_branch = int(pending["logits"].notna().sum()) if branch else 0
     without_vector = 0
     if needs_vectors:
         has_vector = pending["vector"].notna().to_numpy()
@@ -81,6 +96,8 @@ def run(ctx: StageContext) -> dict:
         texts = batch["text"].tolist()
         if needs_vectors:
             scores = model.score(texts, vectors=np.stack([np.asarray(v, dtype=np.float32) for v in batch["vector"]]))
+        elif branch:
+            scores = _score_branch(model, texts, batch["logits"])
         else:
             scores = model.score(texts)
         ctx.store.upsert("sentiment", pd.DataFrame({
@@ -97,7 +114,25 @@ def run(ctx: StageContext) -> dict:
     stats = {"units_scored": len(pending), "comments_scored": len(comments), "backend_id": backend_id}
     if needs_vectors:
         stats.update(units_without_vector=without_vector, embedding_model_id=model_id)
+    if branch:
+        stats["units_from_embed_pass"] = from_branch
     return stats
+
+
+def _score_branch(model, texts: list[str], logits: pd.Series) -> list:
+    """Scores from the logits the embed stage stored; texts without them are run through the model here."""
+    stored = logits.notna().to_numpy()
+    scores: list = [None] * len(texts)
+    if stored.any():
+        rows = np.flatnonzero(stored)
+        matrix = np.stack([np.asarray(logits.iloc[i], dtype=np.float32) for i in rows])
+        for i, score in zip(rows, model.score_logits([texts[i] for i in rows], matrix)):
+            scores[i] = score
+    if not stored.all():
+        rows = np.flatnonzero(~stored)
+        for i, score in zip(rows, model.score([texts[i] for i in rows])):
+            scores[i] = score
+    return scores
 
 
 def aggregate_comments(ctx: StageContext, backend_id: str, threshold: float | None = None) -> pd.DataFrame:

@@ -129,6 +129,44 @@ class Store:
             self.con.unregister("_incoming")
         return len(frame)
 
+    def upsert_vectors(self, table: str, columns: dict[str, Any], vector_column: str, vectors: Any,
+                       transaction: bool = True) -> int:
+        """Insert or replace rows whose `vector_column` comes from an (n, d) array, without a Python object per row.
+
+        `columns` maps the other columns to length-n sequences or to one scalar for every row; their keys must be
+        unique within the call. The vectors travel as one Arrow fixed-size-list array over the matrix's buffer.
+        `transaction=False` when the caller already holds a transaction.
+        """
+        import numpy as np
+        import pyarrow as pa
+
+        spec = _table(table)
+        names = [*columns, vector_column]
+        unknown = set(names) - set(spec.column_names)
+        missing_keys = set(spec.primary_key) - set(names)
+        if unknown or missing_keys:
+            raise StoreError(f"table {table}: columns do not match schema (missing key columns {sorted(missing_keys)}, "
+                             f"extra {sorted(unknown)})")
+        matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+        n = len(matrix)
+        if n == 0:
+            return 0
+        arrays = {name: pa.array(value) if np.ndim(value) else pa.array([value] * n) for name, value in columns.items()}
+        arrays[vector_column] = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
+        self.con.register("_incoming_vectors", pa.table(arrays))
+        types = dict(spec.columns)
+        select = ", ".join(f"CAST({name} AS {types[name]})" for name in names)
+        sql = f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) SELECT {select} FROM _incoming_vectors"
+        try:
+            if transaction:
+                with self.transaction():
+                    self.con.execute(sql)
+            else:
+                self.con.execute(sql)
+        finally:
+            self.con.unregister("_incoming_vectors")
+        return n
+
     def delete(self, table: str, where: str, params: list[Any] | None = None) -> None:
         _table(table)
         self.con.execute(f"DELETE FROM {table} WHERE {where}", params or [])
