@@ -140,3 +140,53 @@ def test_decoding_rule():
     assert decode_text(b"\x93Quoted\x94", fallback_encoding="") is None
     assert decode_text(b"\x01\x02\x93\x94binary") is None
     assert decode_text(b"text\x00with NUL") is None
+
+
+def test_a_13_mb_comment_export_is_read_with_the_default_caps(quarantine_ctx, store, tmp_path):
+    """Issue 11: no input-size cap may get in the way of a 13 MB comment export (the SFU C3 file is 12.9 MB)."""
+    from commentminer.config import IngestConfig
+
+    assert quarantine_ctx.config.ingest == IngestConfig()   # the defaults
+    export = tmp_path / "comments.csv"
+    row = "a1,Some reader,\"A comment long enough to matter, with a comma, repeated to fill the file.\"\n"
+    export.write_text("article_id,name,comment_text\n" + row * (13_000_000 // len(row) + 1))
+    assert export.stat().st_size > 13_000_000 > quarantine_ctx.config.ingest.max_file_bytes
+    stats = ingest_paths(quarantine_ctx, [export])
+    assert (stats["sources_new"], stats["quarantined"]) == (1, 0)
+    assert store.query("SELECT size_bytes FROM sources").iloc[0, 0] == export.stat().st_size
+
+
+@pytest.mark.parametrize("name, content, key", [
+    ("page.html", "<html><body><p>" + "x" * 3000 + "</p></body></html>", "max_file_bytes"),
+    ("dump.txt", "Title\n\n" + "x" * 3000, "max_file_bytes"),
+    ("comments.csv", "comment_text\n" + "x" * 3000 + "\n", "max_export_bytes"),
+    ("comments.jsonl", '{"text": "' + "x" * 3000 + '"}\n', "max_export_bytes"),
+])
+def test_pages_and_exports_have_their_own_cap_and_the_refusal_names_its_fix(quarantine_ctx, store, tmp_path,
+                                                                            name, content, key):
+    path = tmp_path / name
+    path.write_text(content)
+    setattr(quarantine_ctx.config.ingest, key, 1000)
+    other = "max_export_bytes" if key == "max_file_bytes" else "max_file_bytes"
+    assert getattr(quarantine_ctx.config.ingest, other) > 3000
+    ingest_paths(quarantine_ctx, [path])
+    error = _errors(store).iloc[0]
+    assert error.reason == "too_large"
+    assert f"([ingest] {key})" in error.detail and f"--set ingest.{key}=10000" in error.detail
+    # the suggested override reads the file
+    setattr(quarantine_ctx.config.ingest, key, 10000)
+    assert ingest_paths(quarantine_ctx, [path])["sources_new"] == 1
+
+
+def test_a_parquet_export_is_capped_by_max_export_bytes(quarantine_ctx, store, tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "comments.parquet"
+    pd.DataFrame({"comment_text": ["y" * 5000]}).to_parquet(path)
+    quarantine_ctx.config.ingest.max_file_bytes = 100          # pages' cap: not the one for exports
+    assert ingest_paths(quarantine_ctx, [path])["sources_new"] == 1
+    quarantine_ctx.config.ingest.max_export_bytes = 100
+    other = tmp_path / "other.parquet"
+    pd.DataFrame({"comment_text": ["z" * 5000]}).to_parquet(other)
+    ingest_paths(quarantine_ctx, [other])
+    assert "--set ingest.max_export_bytes=" in _errors(store).iloc[0].detail

@@ -72,8 +72,19 @@ def decode_text(data: bytes, fallback_encoding: str = "cp1252") -> tuple[str, st
     return text, encoding
 
 
-def read_text_file(path: Path, max_bytes: int, fallback_encoding: str = "cp1252") -> ReadFile | Rejection:
-    """Read one file as text, or say why it cannot be ingested (never raises for a bad file)."""
+def too_large(uri: str, size: int, max_bytes: int, cap_key: str) -> Rejection:
+    """The refusal of a file over the [ingest] `cap_key` limit, naming the --set override that reads it."""
+    suggested = 10 ** len(str(size))  # the next power of ten above the file's size
+    return Rejection(uri, "too_large", f"file is {size:,} bytes, over the {max_bytes:,}-byte limit ([ingest] "
+                                       f"{cap_key}); to read it, raise the limit, e.g. --set ingest.{cap_key}={suggested}")
+
+
+def read_text_file(path: Path, max_bytes: int, fallback_encoding: str = "cp1252",
+                   cap_key: str = "max_file_bytes") -> ReadFile | Rejection:
+    """Read one file as text, or say why it cannot be ingested (never raises for a bad file).
+
+    `max_bytes` is the size cap and `cap_key` the [ingest] setting it comes from (named in the refusal).
+    """
     uri = str(path)
     try:
         if not path.exists():
@@ -82,8 +93,7 @@ def read_text_file(path: Path, max_bytes: int, fallback_encoding: str = "cp1252"
             return Rejection(uri, "not_a_file", "not a regular file")
         size = path.stat().st_size
         if size > max_bytes:
-            return Rejection(uri, "too_large", f"file is {size:,} bytes, over the {max_bytes:,}-byte limit "
-                                               "([ingest] max_file_bytes)")
+            return too_large(uri, size, max_bytes, cap_key)
         data = path.read_bytes()
     except OSError as exc:
         return Rejection(uri, "unreadable", f"cannot be read ({exc.strerror or exc})")

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ..ids import sha256_bytes
-from .files import ReadFile, Rejection
+from .files import ReadFile, Rejection, too_large
 
 FORMATS = ("text_dump", "html", "csv", "jsonl", "parquet", "disqus_xml")
 
@@ -22,19 +22,30 @@ _BY_SUFFIX = {
 }
 
 
+# Comment exports (many comments per file, often many megabytes) are capped by [ingest] max_export_bytes; pages
+# and text dumps by [ingest] max_file_bytes.
+EXPORT_FORMATS = frozenset({"csv", "jsonl", "parquet", "disqus_xml"})
+
+
+def size_cap(file_format: str, settings) -> tuple[int, str]:
+    """(cap in bytes, the [ingest] key it comes from) for a file of `file_format` under IngestConfig `settings`."""
+    if file_format in EXPORT_FORMATS:
+        return settings.max_export_bytes, "max_export_bytes"
+    return settings.max_file_bytes, "max_file_bytes"
+
+
 def detect_format(path: Path) -> str | None:
     """The source format for a file name, or None when the suffix is not one we read."""
     return _BY_SUFFIX.get(path.suffix.lower())
 
 
-def read_parquet_file(path: Path, max_bytes: int) -> ReadFile | Rejection:
+def read_parquet_file(path: Path, max_bytes: int, cap_key: str = "max_export_bytes") -> ReadFile | Rejection:
     """A Parquet file as JSON Lines text (see the module docstring), or why it cannot be read."""
     uri = str(path)
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            return Rejection(uri, "too_large", f"file is {size:,} bytes, over the {max_bytes:,}-byte limit "
-                                               "([ingest] max_file_bytes)")
+            return too_large(uri, size, max_bytes, cap_key)
         data = path.read_bytes()
     except FileNotFoundError:
         return Rejection(uri, "not_found", "no such file or folder")

@@ -17,7 +17,7 @@ from ..context import StageContext
 from ..ids import content_id
 from ..schema import SOURCES
 from .files import ReadFile, Rejection, find_files, read_text_file
-from .formats import FORMATS, detect_format, read_parquet_file
+from .formats import FORMATS, detect_format, read_parquet_file, size_cap
 
 _BATCH_FILES = 200  # files read per store write (one transaction each)
 
@@ -29,7 +29,8 @@ def ingest_paths(ctx: StageContext, paths: list[Path], fmt: str | None = None, o
     export's column mapping {"map": {"text": "body"}}) is stored with each source and is part of its id, so the
     same bytes read with another mapping are another source.
 
-    A missing path, an empty, binary or too-large file, or a folder with no matching files is reported to the
+    A missing path, an empty, binary or too-large file ([ingest] max_export_bytes for comment exports,
+    max_file_bytes for pages and text dumps), or a folder with no matching files is reported to the
     quarantine (policy "raise": InputError naming the file; "quarantine": an `errors` row) and never stops the
     other files. Returns counts: files_seen, sources_new, sources_updated (same content, new path),
     sources_unchanged, quarantined.
@@ -54,9 +55,10 @@ def ingest_paths(ctx: StageContext, paths: list[Path], fmt: str | None = None, o
                 str(path), "unknown_format",
                 f"unknown file type '{path.suffix}' (known: {', '.join(FORMATS)}); pass --format to say which")
         elif file_format == "parquet":
-            result = read_parquet_file(path, settings.max_file_bytes)
+            result = read_parquet_file(path, *size_cap(file_format, settings))
         else:
-            result = read_text_file(path, settings.max_file_bytes, settings.fallback_encoding)
+            cap, cap_key = size_cap(file_format, settings)
+            result = read_text_file(path, cap, settings.fallback_encoding, cap_key)
         stats["files_seen"] += 1
         if isinstance(result, ReadFile):
             read_files.append((result, file_format))
