@@ -148,3 +148,17 @@ def test_rerun_duplicates_nothing_reembeds_nothing_and_gives_identical_themes(ru
     assert {k: v for k, v in after.items() if k not in per_run} == {k: v for k, v in counts.items() if k not in per_run}
     assert second.stats["embed"]["embedded"] == 0
     assert second.stats["segment"]["units_written"] == 0
+
+
+def test_every_stage_is_timed_in_the_result_and_the_run_record(runs):
+    first, _, _ = runs
+    names = ["ingest", "parse", "segment", "voices", "embed", "sentiment", "regions", "themes", "report", "total"]
+    timings = first.stats["timings"]
+    assert [row["stage"] for row in timings] == names
+    for row in timings:
+        assert row["wall_s"] >= 0 and row["cpu_s"] >= 0 and row["peak_rss_mb"] > 50, row
+    assert timings[-1]["wall_s"] >= sum(row["wall_s"] for row in timings[:-1]) - 0.01
+    assert first.stats["embed"]["embedded"] > 0          # the per-stage counts are still there
+    with _store(first) as store:
+        stored = json.loads(store.query("SELECT stats_json FROM runs WHERE run_id = ?", [first.run_id]).iloc[0, 0])
+    assert stored["timings"] == timings and stored["themes"] == first.stats["themes"]

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from importlib import import_module, metadata
 from pathlib import Path
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import Config, load_config
 from .errors import CommentminerError, InputError, StoreError
@@ -30,6 +30,7 @@ from .errors import CommentminerError, InputError, StoreError
 if TYPE_CHECKING:  # the store pulls in duckdb and pandas; keep `commentminer --help` fast
     import pandas as pd
 
+    from .context import RunSteps
     from .store import Store
 
 # Analysis stages in run order: (name, "module:function"). Each reads and writes named tables only.
@@ -47,17 +48,21 @@ _VERSIONED_PACKAGES = (
     "duckdb", "pandas", "numpy",
 )
 
+INGEST_STAGES = ("ingest", "parse")
+REPORT_STAGE = "report"
+
 Log = Callable[[str], None]
 
 
 @dataclass
 class RunResult:
-    """What `run` produced: the run id, the store, the report files and per-stage counts."""
+    """What `run` produced: the run id, the store, the report files, per-stage counts, and under "timings" a
+    list of {stage, wall_s, cpu_s, peak_rss_mb} rows (ingest ... report, then "total"; see `format_timings`)."""
 
     run_id: str
     db: Path
     outputs: dict[str, Path]
-    stats: dict[str, dict] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def _stage(target: str) -> Callable[..., dict]:
@@ -75,32 +80,57 @@ def _quiet(_: str) -> None:
     return None
 
 
+def _steps(names: Sequence[str], cfg: Config) -> "RunSteps":
+    from .context import RunSteps
+
+    return RunSteps(names, progress=cfg.run.progress)
+
+
+def _done(steps: "RunSteps", log: Log, name: str, stats: dict) -> None:
+    """The one-line summary of a finished stage: "[3/9] embed: embedded=120, cached=0 (4.2 s)"."""
+    steps.write(log, f"{steps.number(name)} {name}: {_fmt(stats)} ({steps.last_wall():.1f} s)")
+
+
 def ingest(
     paths: Sequence[str | Path], config: Config | str | Path | None = None, db: str | Path | None = None,
     log: Log = _quiet, fmt: str | None = None, column_map: dict[str, str] | None = None,
-) -> dict[str, dict]:
+) -> dict[str, Any]:
     """Read files/folders into `sources`, then parse them into `articles` and `comments`.
 
     `fmt` forces a source format for every file (default: from the file suffix); `column_map` maps our field
     names to an export's column names, e.g. {"text": "body", "name": "user"}. Idempotent: ingesting the same
-    content again changes no row counts. Returns per-stage counts.
+    content again changes no row counts. Returns per-stage counts, and "timings" (see `RunResult`).
     """
+    cfg = _config(config)
+    with _steps(INGEST_STAGES, cfg) as steps:
+        stats = _ingest(paths, cfg, db, log, fmt, column_map, steps)
+        stats["timings"] = steps.rows()
+    return stats
+
+
+def _ingest(
+    paths: Sequence[str | Path], cfg: Config, db: str | Path | None, log: Log, fmt: str | None,
+    column_map: dict[str, str] | None, steps: "RunSteps",
+) -> dict[str, Any]:
     from .context import StageContext
     from .ingest.formats import FORMATS
     from .store import Store
 
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"--format {fmt}", f"unknown format (known: {', '.join(FORMATS)})")
-    cfg = _config(config)
     with Store(db or cfg.store.path) as store:
         ctx = StageContext.create(store, cfg)
         options = {"map": column_map} if column_map else None
-        stats = {"ingest": _stage("commentminer.ingest.stage:ingest_paths")(ctx, [Path(p) for p in paths], fmt, options)}
-        log(f"ingest: {_fmt(stats['ingest'])}")
-        stats["parse"] = _stage("commentminer.parse.stage:run")(ctx)
-        log(f"parse: {_fmt(stats['parse'])}")
+        stats: dict[str, Any] = {}
+        with steps.stage("ingest", ctx):
+            stats["ingest"] = _stage("commentminer.ingest.stage:ingest_paths")(ctx, [Path(p) for p in paths], fmt,
+                                                                              options)
+        _done(steps, log, "ingest", stats["ingest"])
+        with steps.stage("parse", ctx):
+            stats["parse"] = _stage("commentminer.parse.stage:run")(ctx)
+        _done(steps, log, "parse", stats["parse"])
         for message in ctx.quarantine.messages:
-            log(f"quarantined: {message}")
+            steps.write(log, f"quarantined: {message}")
         if store.count("articles") == 0:
             first = ctx.quarantine.messages[0] if ctx.quarantine.messages else "no input files given"
             raise InputError(first, "no readable articles to analyse; fix or replace the input and re-run")
@@ -135,27 +165,36 @@ def analyse(config: Config | str | Path | None = None, db: str | Path | None = N
     """Run segment, voices, embed, sentiment, regions and themes over everything in the store; return the run id.
 
     Deterministic stages reuse earlier results (only new items are processed). The resolved config, its hash
-    and package versions are stored in `runs`, so the run can be reproduced.
+    and package versions are stored in `runs`, so the run can be reproduced; its stats_json holds each stage's
+    counts and, under "timings", each stage's wall/CPU seconds and peak RSS (see `run_stats`).
     """
+    cfg = _config(config)
+    with _steps([name for name, _ in ANALYSIS_STAGES], cfg) as steps:
+        return _analyse(cfg, db, log, steps)
+
+
+def _analyse(cfg: Config, db: str | Path | None, log: Log, steps: "RunSteps") -> str:
     from .context import StageContext
     from .store import Store
 
-    cfg = _config(config)
     with Store(db or cfg.store.path, create=False) as store:
         if store.count("articles") == 0:
             raise StoreError(f"{store.path}: no articles to analyse (run `commentminer ingest PATH` first)")
         run_id = f"run_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
         ctx = StageContext.create(store, cfg, run_id=run_id)
         _record_run(store, cfg, run_id, status="running", stats={})
-        stats: dict[str, dict] = {}
+        stats: dict[str, Any] = {}
         try:
             for name, target in ANALYSIS_STAGES:
-                stats[name] = _stage(target)(ctx)
-                log(f"{name}: {_fmt(stats[name])}")
+                with steps.stage(name, ctx):
+                    stats[name] = _stage(target)(ctx)
+                _done(steps, log, name, stats[name])
         except BaseException:
+            stats["timings"] = steps.rows()
             _record_run(store, cfg, run_id, status="failed", stats=stats)
             raise
         stats["errors"] = {"quarantined_total": store.count("errors")}
+        stats["timings"] = steps.rows()
         _record_run(store, cfg, run_id, status="ok", stats=stats)
     return run_id
 
@@ -167,16 +206,23 @@ def report(
     """Write report.html, brief.md and exports/ (CSV, Parquet, run_config.toml, manifest.json) for `run_id`
     (default: the latest successful run) into `out`. [report] pseudonymise / pseudonymise_exports replace names
     with pseudonyms in the brief / the exports."""
+    cfg = _config(config)
+    with _steps([REPORT_STAGE], cfg) as steps:
+        return _report(out, cfg, db, run_id, log, steps)
+
+
+def _report(out: str | Path, cfg: Config, db: str | Path | None, run_id: str | None, log: Log,
+            steps: "RunSteps") -> dict[str, Path]:
     from .context import StageContext
     from .store import Store
 
-    cfg = _config(config)
     with Store(db or cfg.store.path, create=False) as store:
         run_id = run_id or latest_run(store)
         ctx = StageContext.create(store, cfg, run_id=run_id)
-        outputs = _stage("commentminer.report.stage:write_report")(ctx, Path(out))
+        with steps.stage(REPORT_STAGE, ctx):
+            outputs = _stage("commentminer.report.stage:write_report")(ctx, Path(out))
     for name, path in outputs.items():
-        log(f"wrote {name}: {path}")
+        steps.write(log, f"wrote {name}: {path}")
     return outputs
 
 
@@ -187,18 +233,52 @@ def run(
     """The one-shot main job: ingest `paths`, analyse, and write the report into `out`.
 
     The store defaults to `out/commentminer.duckdb`, so re-running on the same folder updates it in place.
+    The run's timings (ingest ... report, and the total) are stored in its `runs.stats_json` and returned in
+    `RunResult.stats["timings"]`.
     """
     cfg = _config(config)
     db_path = Path(db) if db else Path(out) / "commentminer.duckdb"
-    stats = ingest(paths, cfg, db_path, log=log)
-    run_id = analyse(cfg, db_path, log=log)
-    outputs = report(out, cfg, db_path, run_id=run_id, log=log)
+    stage_names = [*INGEST_STAGES, *(name for name, _ in ANALYSIS_STAGES), REPORT_STAGE]
+    with _steps(stage_names, cfg) as steps:
+        stats = _ingest(paths, cfg, db_path, log, None, None, steps)
+        run_id = _analyse(cfg, db_path, log, steps)
+        outputs = _report(out, cfg, db_path, run_id, log, steps)
     from .store import Store
 
-    with Store(db_path, read_only=True) as store:
-        row = store.query("SELECT stats_json FROM runs WHERE run_id = ?", [run_id])
-    stats.update(json.loads(row.iloc[0, 0]))
+    with Store(db_path) as store:  # the stored timings gain ingest, parse and report (the report is written now)
+        row = store.query("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        recorded = json.loads(row.loc[0, "stats_json"])
+        recorded["timings"] = steps.rows()
+        row.loc[0, "stats_json"] = json.dumps(recorded, sort_keys=True, default=str)
+        store.upsert("runs", row)
+    stats.update(recorded)
     return RunResult(run_id=run_id, db=db_path, outputs=outputs, stats=stats)
+
+
+def run_stats(run_id: str | None = None, db: str | Path | None = None,
+              config: Config | str | Path | None = None) -> dict[str, Any]:
+    """The stats of a run (default: the latest successful run): per-stage counts and "timings"."""
+    from .store import Store
+
+    cfg = _config(config)
+    with Store(db or cfg.store.path, read_only=True) as store:
+        run_id = run_id or latest_run(store)
+        row = store.query("SELECT stats_json FROM runs WHERE run_id = ?", [run_id])
+    if row.empty:
+        raise StoreError(f"{db or cfg.store.path}: no run {run_id}")
+    return json.loads(row.iloc[0, 0] or "{}")
+
+
+def format_timings(rows: Sequence[dict]) -> str:
+    """A run's timings as a small aligned table (what `commentminer run` and `analyse` print at the end):
+    stage, wall s, CPU s, CPU/wall (about 2 = both cores busy on this machine), peak RSS MB so far."""
+    header = ("stage", "wall s", "CPU s", "CPU/wall", "peak RSS MB")
+    body = [(str(r["stage"]), f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}",
+             f"{r['cpu_s'] / r['wall_s']:.2f}" if r["wall_s"] > 0 else "-", f"{r['peak_rss_mb']:.0f}") for r in rows]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+             for line in [header, *body]]
+    return "\n".join(lines)
 
 
 QUERY_KINDS = ("sentiment", "themes")

@@ -27,7 +27,7 @@ app = typer.Typer(
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML config (default: built-in defaults, as in configs/default.toml).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override one setting, e.g. --set themes.seed=7 (repeatable).")]
 DbOpt = Annotated[Optional[Path], typer.Option("--db", help="DuckDB store file (default: [store] path, commentminer.duckdb).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or stage summaries.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, stage summaries or timing table.")]
 FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Read every file as this format: text_dump, html, csv, jsonl, parquet or disqus_xml (default: from the file suffix).")]
 MapOpt = Annotated[Optional[str], typer.Option("--map", help="Export columns for our fields, e.g. --map text=body,name=user,article_title=headline.")]
 PseudonymiseOpt = Annotated[bool, typer.Option("--pseudonymise", help="brief.md and report.html name commenters 'Commenter 1', 'Commenter 2', ... and quoted speakers 'Speaker 1', ... (places kept); sets [report] pseudonymise.")]
@@ -66,6 +66,8 @@ def run(
     if pseudonymise:
         cfg.report.pseudonymise = True
     result = api.run(paths, out=out, config=cfg, db=db, log=_quiet if quiet else _log)
+    if not quiet:
+        _log(api.format_timings(result.stats["timings"]))
     typer.echo(f"report: {result.outputs['report']}")
     typer.echo(f"brief: {result.outputs['brief']}")
     typer.echo(f"store: {result.db} (run {result.run_id})")
@@ -132,6 +134,8 @@ def analyse(config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, qui
     """Split sentences, find quoted voices, embed, score sentiment, resolve regions and find themes."""
     cfg = _load(config, set_, quiet)
     run_id = api.analyse(config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
+    if not quiet:
+        _log(api.format_timings(api.run_stats(run_id, db=_db(cfg, db), config=cfg)["timings"]))
     typer.echo(f"analysis run {run_id} stored in {_db(cfg, db)}")
 
 
