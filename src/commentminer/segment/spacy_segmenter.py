@@ -42,17 +42,40 @@ class _SpacySplitter:
 
     def split(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
         """Sentence (start, end) offsets for each text; spans are stripped of surrounding whitespace."""
-        blocks: list[tuple[int, int, int]] = []  # (text index, block start, block end)
+        blocks: list[tuple[int, int]] = []  # (text index, block start)
+        block_texts: list[str] = []
         for index, text in enumerate(texts):
-            blocks.extend((index, m.start(), m.end()) for m in _BLOCK.finditer(text) if m.group().strip())
+            for match in _BLOCK.finditer(text):
+                block = match.group()
+                if block.strip():
+                    blocks.append((index, match.start()))
+                    block_texts.append(block)
         spans: list[list[tuple[int, int]]] = [[] for _ in texts]
-        block_texts = (texts[i][start:end] for i, start, end in blocks)
-        for (index, offset, _), doc in zip(blocks, self.nlp.pipe(block_texts, batch_size=self.batch_size)):
-            sentences = [strip_span(doc.text, s.start_char, s.end_char) for s in doc.sents]
-            sentences = merge_open_brackets(doc.text, [s for s in sentences if s[1] > s[0]])
-            merged = merge_short(sentences, self.min_chars)
+        if not block_texts:
+            return spans
+        docs = self.nlp.pipe(block_texts, batch_size=self.batch_size)
+        for (index, offset), block, doc in zip(blocks, block_texts, docs):
+            sentences = [s for s in (strip_span(block, a, b) for a, b in sentence_offsets(doc)) if s[1] > s[0]]
+            merged = merge_short(merge_open_brackets(block, sentences), self.min_chars)
             spans[index].extend((offset + start, offset + end) for start, end in merged)
         return spans
+
+
+def sentence_offsets(doc: Any) -> list[tuple[int, int]]:
+    """(start_char, end_char) of each sentence of a spaCy Doc, equal to `[(s.start_char, s.end_char) for s in
+    doc.sents]` but read from one array instead of building a Token per token and a Span per sentence."""
+    from spacy.attrs import IDX, LENGTH, SENT_START
+
+    if len(doc) == 0:
+        return []
+    if "sents" in doc.user_hooks:  # a custom splitter: fall back to spaCy's own iteration
+        return [(s.start_char, s.end_char) for s in doc.sents]
+    array = doc.to_array([IDX, LENGTH, SENT_START]).astype("int64")  # SENT_START -1 comes back as 2**64 - 1
+    idx, length, sent_start = array[:, 0], array[:, 1], array[:, 2]
+    starts = (sent_start[1:] == 1).nonzero()[0] + 1  # Doc.sents: token 0 always starts a sentence
+    first = [0, *starts.tolist()]
+    last = [*(starts - 1).tolist(), len(doc) - 1]
+    return list(zip(idx[first].tolist(), (idx[last] + length[last]).tolist()))
 
 
 class SpacySegmenter(_SpacySplitter):
@@ -77,6 +100,7 @@ class SpacySegmenter(_SpacySplitter):
             nlp.enable_pipe("senter")
         elif not nlp.has_pipe("senter"):  # no statistical splitter left after excluding the parser
             nlp.add_pipe("sentencizer")
+        _drop_unused_tok2vec(nlp)
         return nlp
 
 
@@ -95,6 +119,16 @@ class RuleSentencizer(_SpacySplitter):
         return nlp
 
 
+def _drop_unused_tok2vec(nlp: Any) -> None:
+    """Remove a shared `tok2vec` that no remaining component listens to.
+
+    en_core_web_sm's senter embeds its own small tok2vec; the shared one feeds only the (excluded) tagger and
+    parser, yet `nlp.pipe` would still run it: on 12k news comments it was most of the segment stage's time.
+    """
+    for name in list(nlp.component_names):
+        component = nlp.get_pipe(name)
+        if getattr(component, "listening_components", None) == [] and hasattr(component, "listener_map"):
+            nlp.remove_pipe(name)
 
 
 def merge_open_brackets(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -13,7 +13,8 @@ from ..context import StageContext
 from ..ids import content_id, sha256_text
 from ..schema import UNITS
 
-BATCH_SIZE = 200
+# Parents per store write (one transaction each): a crash loses at most this many parents' units.
+BATCH_SIZE = 2000
 
 
 def build_segmenter(ctx: StageContext):
@@ -40,50 +41,79 @@ def _pending_parents(ctx: StageContext, segmenter_id: str) -> pd.DataFrame:
 
 
 def units_for(parents: pd.DataFrame, spans: list[list[tuple[int, int]]], segmenter_id: str) -> pd.DataFrame:
-    """Unit rows for `parents` given each parent's sentence spans."""
-    rows = []
-    for parent, parent_spans in zip(parents.itertuples(index=False), spans):
-        parent_id = parent.comment_id if parent.kind == "comment" else parent.article_id
-        for position, (start, end) in enumerate(parent_spans):
-            text = parent.text[start:end]
-            rows.append({
-                "unit_id": content_id("unit", parent_id, parent.kind, start, end),
-                "kind": parent.kind,
-                "article_id": parent.article_id,
-                "comment_id": parent.comment_id if parent.kind == "comment" else None,
-                "position": position,
-                "text": text,
-                "char_start": start,
-                "char_end": end,
-                "text_hash": sha256_text(text),
-                "speaker": None,
-                "place": None,
-                "segmenter_id": segmenter_id,
-            })
-    return pd.DataFrame(rows, columns=UNITS.column_names)
+    """Unit rows for `parents` given each parent's sentence spans (built column by column, not row dicts)."""
+    kinds: list[str] = []
+    article_ids: list[str] = []
+    comment_ids: list[str | None] = []
+    positions: list[int] = []
+    texts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    unit_ids: list[str] = []
+    for kind, article_id, comment_id, text, parent_spans in zip(
+            parents["kind"].tolist(), parents["article_id"].tolist(), parents["comment_id"].tolist(),
+            parents["text"].tolist(), spans):
+        if not parent_spans:
+            continue
+        is_comment = kind == "comment"
+        parent_id = comment_id if is_comment else article_id
+        n = len(parent_spans)
+        kinds.extend([kind] * n)
+        article_ids.extend([article_id] * n)
+        comment_ids.extend([comment_id if is_comment else None] * n)
+        positions.extend(range(n))
+        for start, end in parent_spans:
+            texts.append(text[start:end])
+            starts.append(start)
+            ends.append(end)
+            unit_ids.append(content_id("unit", parent_id, kind, start, end))
+    columns = {
+        "unit_id": unit_ids,
+        "kind": kinds,
+        "article_id": article_ids,
+        "comment_id": comment_ids,
+        "position": positions,
+        "text": texts,
+        "char_start": starts,
+        "char_end": ends,
+        "text_hash": [sha256_text(text) for text in texts],
+        "speaker": [None] * len(texts),
+        "role": [None] * len(texts),
+        "place": [None] * len(texts),
+        "segmenter_id": [segmenter_id] * len(texts),
+    }
+    return pd.DataFrame(columns, columns=UNITS.column_names)
 
 
 def run(ctx: StageContext) -> dict:
     """Segment every parent not yet segmented by the configured segmenter; returns counts."""
     segmenter = build_segmenter(ctx)
     parents = _pending_parents(ctx, segmenter.segmenter_id)
+    # Units of another segmenter exist only after a change of segmenter; without any, nothing can be stale.
+    stale = len(parents) > 0 and ctx.store.count(
+        "units", "kind IN ('comment', 'article') AND segmenter_id <> ?", [segmenter.segmenter_id]) > 0
     n_units = 0
     for batch in ctx.batches(parents, BATCH_SIZE, desc="segment", unit="text"):
         spans = segmenter.split(batch["text"].fillna("").tolist())
         units = units_for(batch, spans, segmenter.segmenter_id)
-        _drop_stale_units(ctx, batch, segmenter.segmenter_id)
+        if stale:
+            _drop_stale_units(ctx, batch, segmenter.segmenter_id)
         ctx.store.upsert("units", units)
         n_units += len(units)
     return {"parents_segmented": len(parents), "units_written": n_units, "units_total": ctx.store.count("units")}
 
 
 def _drop_stale_units(ctx: StageContext, batch: pd.DataFrame, segmenter_id: str) -> None:
-    """Units of these parents from another segmenter are replaced, not kept beside the new ones."""
+    """Units of these parents from another segmenter are replaced, not kept beside the new ones.
+
+    The id lists are semi-joined (IN over unnest) rather than scanned per row with list_contains (which costs
+    units x batch size; measured small at 49k units, about 0.02 s per batch of 2,000, but it need not grow).
+    """
     comment_ids = batch.loc[batch["kind"] == "comment", "comment_id"].tolist()
     article_ids = batch.loc[batch["kind"] == "article", "article_id"].tolist()
     ctx.store.delete(
         "units",
-        "segmenter_id <> ? AND ((kind = 'comment' AND list_contains(?, comment_id))"
-        " OR (kind = 'article' AND list_contains(?, article_id)))",
+        "segmenter_id <> ? AND ((kind = 'comment' AND comment_id IN (SELECT unnest(?::VARCHAR[])))"
+        " OR (kind = 'article' AND article_id IN (SELECT unnest(?::VARCHAR[]))))",
         [segmenter_id, comment_ids, article_ids],
     )
