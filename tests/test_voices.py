@@ -235,3 +235,22 @@ def test_a_failing_article_is_quarantined_and_the_rest_go_on(store, monkeypatch)
     errors = store.read("errors")
     assert errors[["stage", "uri", "item_ref", "reason"]].values.tolist() == [
         ["voices", "b.txt", "article a2", "voices_failed"]]
+
+
+def test_only_quote_units_of_another_extractor_on_the_articles_read_are_replaced(ctx, monkeypatch):
+    """Stale quote units go batch by batch; sentence units and another extractor's units elsewhere stay."""
+    ctx.store.upsert("articles", pd.DataFrame([
+        {"article_id": f"a{i}", "title": "T", "body": "Nothing quoted here."} for i in range(3)]))
+    ctx.store.upsert("units", pd.DataFrame([
+        {"unit_id": f"q{i}", "kind": "quote", "article_id": f"a{i}", "position": 0, "text": "Nothing",
+         "char_start": 0, "char_end": 7, "text_hash": "h", "segmenter_id": "voices.old"} for i in range(3)] + [
+        {"unit_id": "s0", "kind": "article", "article_id": "a0", "position": 0, "text": "Nothing",
+         "char_start": 0, "char_end": 7, "text_hash": "h", "segmenter_id": "spacy.old"}]))
+    # a2 was already read by the current extractor: not pending, so its old unit is not touched
+    ctx.store.upsert("units", pd.DataFrame([{"unit_id": "q2new", "kind": "quote", "article_id": "a2",
+                                             "position": 1, "text": "quoted", "char_start": 8, "char_end": 14,
+                                             "text_hash": "h", "segmenter_id": "voices.flaky"}]))
+    monkeypatch.setattr(stage, "build_extractor", lambda ctx: _Flaky())
+    monkeypatch.setattr(stage, "BATCH_SIZE", 1)
+    assert stage.run(ctx)["articles_read"] == 2
+    assert sorted(ctx.store.read("units")["unit_id"]) == ["q2", "q2new", "s0"]

@@ -194,6 +194,7 @@ class SpacyVoiceExtractor:
     def voices_in_doc(self, doc: Any) -> list[Voice]:
         """Voices in one parsed paragraph (offsets into doc.text)."""
         sentences = list(doc.sents)
+        text = doc.text  # Doc.text joins every token anew on each access
         found: list[Voice] = []
         index = 0
         while index < len(sentences):
@@ -205,7 +206,7 @@ class SpacyVoiceExtractor:
             last = index
             while last + 1 < len(sentences) and _continues(sentences[last + 1], speaker, self):
                 last += 1
-            start, end = strip_span(doc.text, sentences[index].start_char, sentences[last].end_char)
+            start, end = strip_span(text, sentences[index].start_char, sentences[last].end_char)
             found.append(Voice(start, end, speaker, role, place))
             index = last + 1
         return found

@@ -104,14 +104,18 @@ def run(ctx: StageContext) -> dict:
     extractor = build_extractor(ctx)
     extractor_id = extractor.extractor_id
     articles = _pending_articles(ctx, extractor_id)
+    # Quote units of another extractor exist only after a change of extractor; without any, none are stale.
+    stale = len(articles) > 0 and ctx.store.count("units", "kind = 'quote' AND segmenter_id <> ?", [extractor_id]) > 0
     n_voices = 0
     for batch in ctx.batches(articles, BATCH_SIZE, desc="voices", unit="article"):
         bodies = batch["body"].fillna("").tolist()
         voices = _extract(ctx, extractor, batch, bodies)
         rows = [row for article_id, body, found in zip(batch["article_id"], bodies, voices)
                 for row in units_for(article_id, body, found, extractor_id)]
-        ctx.store.delete("units", "kind = 'quote' AND segmenter_id <> ? AND list_contains(?, article_id)",
-                         [extractor_id, batch["article_id"].tolist()])
+        if stale:
+            ctx.store.delete("units", "kind = 'quote' AND segmenter_id <> ? "
+                             "AND article_id IN (SELECT unnest(?::VARCHAR[]))",
+                             [extractor_id, batch["article_id"].tolist()])
         ctx.store.upsert("units", pd.DataFrame(rows, columns=UNITS.column_names))
         n_voices += len(rows)
     return {
