@@ -20,6 +20,7 @@ The `vs VADER` column is the model minus VADER.
     .venv/bin/python benchmarks/sentiment.py                     # everything (about 1 minute once cached)
     .venv/bin/python benchmarks/sentiment.py --limit 500         # seeded subset of each set
     .venv/bin/python benchmarks/sentiment.py --synthetic         # no data or embedding model needed (smoke run)
+    .venv/bin/python benchmarks/sentiment.py --backends vader.v1 minilm_lora.v1 minilm_lora.v1@int8   # int8 gate
 """
 
 from __future__ import annotations
@@ -116,11 +117,14 @@ def synthetic_sets(n: int, seed: int) -> list[EvalSet]:
 
 # -- scoring --------------------------------------------------------------------------------------------------
 def make_backend(name: str, weights_path: str = ""):
+    """A registered backend by name; "minilm_lora.v1@int8" is that backend on the int8 graph ([embed] precision)."""
     from commentminer import registry
 
+    name, _, precision = name.partition("@")
     params = {"weights_path": weights_path} if weights_path else {}
     if name == "minilm_lora.v1":
         params["model_path"] = str(MODEL_PATH)
+        params["precision"] = precision or "fp32"
     return registry.create("sentiment", name, **params)
 
 
@@ -163,7 +167,7 @@ def evaluate(sets: list[EvalSet], backends: list[str], weights: dict[str, str] |
              ) -> tuple[list[dict], dict]:
     rows, ids = [], {}
     for name in backends:
-        model = make_backend(name, (weights or {}).get(name, ""))
+        model = make_backend(name, (weights or {}).get(name.partition("@")[0], ""))
         ids[name] = model.backend_id
         if hasattr(model, "score_with_probabilities"):  # load the model outside the timed runs
             model.score(["warm up"])

@@ -64,16 +64,20 @@ def load_dataset(path: Path) -> tuple[list[str], np.ndarray]:
     return texts, np.asarray(gold, dtype=np.int64)
 
 
-def cached_embeddings(name: str, texts: list[str], model_path: Path = MODEL_PATH) -> np.ndarray:
-    """Embeddings of `texts`, computed once and kept in benchmarks/.cache/<name>-<hash>.npy."""
-    key = hashlib.sha256(("\n".join(texts) + f"|{model_path.name}").encode("utf-8")).hexdigest()[:12]
+def cached_embeddings(name: str, texts: list[str], model_path: Path = MODEL_PATH, precision: str = "fp32") -> np.ndarray:
+    """Embeddings of `texts`, computed once and kept in benchmarks/.cache/<name>-<hash>.npy.
+
+    The pipeline's embedder (`onnx.v1`) at `precision`: fp32 gives sentence-transformers' vectors (cosine >=
+    0.9999), int8 the `--fast` graph's (`--precision int8`, its quality gate)."""
+    tag = "" if precision == "fp32" else f"|{precision}"
+    key = hashlib.sha256(("\n".join(texts) + f"|{model_path.name}{tag}").encode("utf-8")).hexdigest()[:12]
     path = CACHE_DIR / f"{name}-{key}.npy"
     if path.exists():
         return np.load(path)
-    from commentminer.embed.st_embedder import SentenceTransformerEmbedder
+    from commentminer.embed.onnx_embedder import OnnxEmbedder
 
     start = time.perf_counter()
-    vectors = SentenceTransformerEmbedder(model_path=str(model_path)).embed(texts)
+    vectors = OnnxEmbedder(model_path=str(model_path), precision=precision).embed(texts)
     print(f"# embedded {name}: {len(texts)} texts in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)
@@ -318,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", choices=["commentminer", "bertopic", "kmeans"],
                         default=["commentminer", "bertopic", "kmeans"])
     parser.add_argument("--synthetic", action="store_true", help="synthetic blobs instead of the data sets")
+    parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                        help="embed with the pipeline's fp32 or int8 graph (int8: the `run --fast` quality gate)")
     parser.add_argument("--sweep", action="store_true",
                         help="diagnose the k choice: (a) at every k, (c) over 10 seeds (instead of the comparison)")
     args = parser.parse_args(argv)
@@ -330,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         sets = []
         for name in args.datasets:
             texts, gold = load_dataset(DATA_DIR / DATASETS[name])
-            vectors = cached_embeddings(name, texts)
+            vectors = cached_embeddings(name, texts, precision=args.precision)
             keep = subsample(len(texts), args.limit)
             sets.append((name, [texts[i] for i in keep], vectors[keep], gold[keep]))
     for name, texts, vectors, gold in sets:
