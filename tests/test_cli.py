@@ -140,3 +140,24 @@ def test_stage_bars_carry_the_stage_number(ctx, monkeypatch):
     ctx.config.run.progress = False
     seen.clear()
     assert list(ctx.progress([1], desc="x")) == [1] and seen == []
+
+
+@pytest.mark.parametrize("flag, precision", [("--fast", "int8"), ("--exact", "fp32"), (None, "fp32")])
+def test_fast_and_exact_pick_the_graph_precision(monkeypatch, tmp_path, flag, precision):
+    from typer.testing import CliRunner
+
+    from commentminer import api
+    from commentminer.cli import app
+
+    seen = {}
+
+    def fake_run(paths, out, config, db, log):
+        seen["precision"] = config.embed.precision
+        return api.RunResult("run_x", tmp_path / "s.duckdb", {"report": tmp_path / "r", "brief": tmp_path / "b"},
+                             {"timings": TIMINGS})
+
+    monkeypatch.setattr(api, "run", fake_run)
+    args = ["run", str(tmp_path), "--out", str(tmp_path), "-q", *([flag] if flag else [])]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["precision"] == precision

@@ -191,3 +191,17 @@ def test_upsert_vectors_round_trips_a_matrix_without_per_row_objects(store):
     assert np.allclose(np.stack(back.vector.to_list()), np.stack([vectors[0], vectors[1], vectors[0]]))
     with pytest.raises(Exception, match="columns do not match schema"):
         store.upsert_vectors("embeddings", {"text_hash": ["a"], "typo": 1}, "vector", vectors[:1])
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_outputs_in_input_order():
+    needs_graphs()
+    texts = [*TEXTS, LONG] * 3
+    single = OnnxEncoder(MODEL_DIR, "joint", batch_size=2, branch_sha256=_branch_sha()).encode(texts)
+    pooled_encoder = OnnxEncoder(MODEL_DIR, "joint", batch_size=2, branch_sha256=_branch_sha(), processes=2)
+    try:
+        pooled = pooled_encoder.encode(texts)
+    finally:
+        pooled_encoder.close()
+    for name in ("embedding", "sentiment_logits"):
+        assert np.array_equal(single[name], pooled[name])

@@ -31,6 +31,10 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars,
 FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Read every file as this format: text_dump, html, csv, jsonl, parquet or disqus_xml (default: from the file suffix).")]
 MapOpt = Annotated[Optional[str], typer.Option("--map", help="Export columns for our fields, e.g. --map text=body,name=user,article_title=headline.")]
 PseudonymiseOpt = Annotated[bool, typer.Option("--pseudonymise", help="brief.md and report.html name commenters 'Commenter 1', 'Commenter 2', ... and quoted speakers 'Speaker 1', ... (places kept); sets [report] pseudonymise.")]
+FastOpt = Annotated[Optional[bool], typer.Option(
+    "--fast/--exact",
+    help="--fast: the int8 model graph (sets [embed] precision = \"int8\"; faster, vectors and sentiment move a "
+         "little, see benchmarks/README.md); --exact: the fp32 graph. Default: [embed] precision.")]
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders to read (folders: files matching [ingest] patterns).")]
 
 
@@ -42,10 +46,12 @@ def _quiet(_: str) -> None:
     return None
 
 
-def _load(config: Optional[Path], overrides: Optional[list[str]], quiet: bool) -> Config:
+def _load(config: Optional[Path], overrides: Optional[list[str]], quiet: bool, fast: Optional[bool] = None) -> Config:
     cfg = load_config(config, overrides or [])
     if quiet:
         cfg.run.progress = False
+    if fast is not None:
+        cfg.embed.precision = "int8" if fast else "fp32"
     return cfg
 
 
@@ -59,10 +65,10 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for report.html and exports/.")],
     config: ConfigOpt = None, set_: SetOpt = None,
     db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store (default: OUT/commentminer.duckdb).")] = None,
-    quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False,
+    quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False, fast: FastOpt = None,
 ) -> None:
     """The one-shot main job: ingest PATHS, analyse them, and write the report into OUT."""
-    cfg = _load(config, set_, quiet)
+    cfg = _load(config, set_, quiet, fast)
     if pseudonymise:
         cfg.report.pseudonymise = True
     result = api.run(paths, out=out, config=cfg, db=db, log=_quiet if quiet else _log)
@@ -130,9 +136,10 @@ def scrape(
 
 
 @app.command()
-def analyse(config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False) -> None:
+def analyse(config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False,
+            fast: FastOpt = None) -> None:
     """Split sentences, find quoted voices, embed, score sentiment, resolve regions and find themes."""
-    cfg = _load(config, set_, quiet)
+    cfg = _load(config, set_, quiet, fast)
     run_id = api.analyse(config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
     if not quiet:
         _log(api.format_timings(api.run_stats(run_id, db=_db(cfg, db), config=cfg)["timings"]))

@@ -92,6 +92,7 @@ class EmbedConfig(_Section):
     precision: Literal["fp32", "int8"] = "fp32"
     batch_size: int = Field(64, gt=0)
     threads: int = Field(0, ge=0)
+    processes: int = Field(1, ge=1)
 
 
 class ThemesConfig(_Section):

@@ -26,7 +26,7 @@ class OnnxEmbedder:
     supports_branch = True
 
     def __init__(self, model_path: str = "models/all-MiniLM-L6-v2", batch_size: int = 64, threads: int = 0,
-                 precision: str = "fp32", branch_weights: str | Path | None = None):
+                 precision: str = "fp32", branch_weights: str | Path | None = None, processes: int = 1):
         if precision not in PRECISIONS:
             raise ConfigError(f"[embed] precision '{precision}': expected one of {', '.join(PRECISIONS)}")
         self.model_path = Path(model_path)
@@ -34,6 +34,7 @@ class OnnxEmbedder:
         self.threads = threads
         self.precision = precision
         self.branch_weights = Path(branch_weights) if branch_weights else None
+        self.processes = processes
         self._encoder: OnnxEncoder | None = None
         self._model_id: str | None = None
 
@@ -48,8 +49,14 @@ class OnnxEmbedder:
         if self._encoder is None:
             branch_sha = sha256_file(self.branch_weights) if self.branch_weights else None
             self._encoder = OnnxEncoder(self.model_path, "joint" if branch_sha else "embed", self.precision,
-                                        self.batch_size, self.threads, branch_sha256=branch_sha)
+                                        self.batch_size, self.threads, branch_sha256=branch_sha,
+                                        processes=self.processes)
         return self._encoder
+
+    def close(self) -> None:
+        """Release the graph (and stop its worker processes, if any)."""
+        if self._encoder is not None:
+            self._encoder.close()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(n, dim) float32, rows L2-normalised, in the order of `texts`."""

@@ -30,6 +30,7 @@ def build_embedder(ctx: StageContext, branch_weights: Path | None = None):
     accepted = inspect.signature(registry.resolve("embed", cfg.backend)).parameters
     if "precision" in accepted:
         params["precision"] = cfg.precision
+        params["processes"] = cfg.processes
     elif cfg.precision != "fp32":
         raise ConfigError(f"[embed] precision = \"{cfg.precision}\" needs backend \"onnx.v1\" (not '{cfg.backend}')")
     if branch_weights is not None and "branch_weights" in accepted:
@@ -62,19 +63,23 @@ def run(ctx: StageContext) -> dict:
         """,
         [model_id],
     )
-    for batch in ctx.batches(pending, BATCH_SIZE, desc="embed", unit="sentence"):
-        texts = batch["text"].tolist()
-        hashes = batch["text_hash"].to_numpy()
-        if with_branch:
-            vectors, logits = embedder.embed_with_branch(texts)
-        else:
-            vectors, logits = embedder.embed(texts), None
-        with ctx.store.transaction():  # vectors and logits of a batch land together or not at all
-            ctx.store.upsert_vectors("embeddings", {"text_hash": hashes, "model_id": model_id,
-                                                    "dim": vectors.shape[1]}, "vector", vectors, transaction=False)
-            if logits is not None:
-                ctx.store.upsert_vectors("encoder_outputs", {"text_hash": hashes, "output_id": branch[1]},
-                                         "output", np.asarray(logits, np.float32), transaction=False)
+    try:
+        for batch in ctx.batches(pending, BATCH_SIZE, desc="embed", unit="sentence"):
+            texts = batch["text"].tolist()
+            hashes = batch["text_hash"].to_numpy()
+            if with_branch:
+                vectors, logits = embedder.embed_with_branch(texts)
+            else:
+                vectors, logits = embedder.embed(texts), None
+            with ctx.store.transaction():  # vectors and logits of a batch land together or not at all
+                ctx.store.upsert_vectors("embeddings", {"text_hash": hashes, "model_id": model_id,
+                                                        "dim": vectors.shape[1]}, "vector", vectors, transaction=False)
+                if logits is not None:
+                    ctx.store.upsert_vectors("encoder_outputs", {"text_hash": hashes, "output_id": branch[1]},
+                                             "output", np.asarray(logits, np.float32), transaction=False)
+    finally:
+        if hasattr(embedder, "close"):
+            embedder.close()
     stats = {"embedded": len(pending), "cached_total": ctx.store.count("embeddings", "model_id = ?", [model_id]),
              "model_id": model_id}
     if with_branch:

@@ -97,44 +97,79 @@ def graph_path(model_folder: Path, kind: str, precision: str, branch_sha256: str
     return path, manifest
 
 
+def open_session(path: Path, threads: int) -> Any:
+    """An ONNX Runtime CPU session on `path` with `threads` intra-op threads (0 = one per core)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+_WORKER_SESSION: Any = None
+
+
+def _worker_start(path: str, threads: int) -> None:
+    global _WORKER_SESSION
+    _WORKER_SESSION = open_session(Path(path), threads)
+
+
+def _worker_run(batches: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    names = [o.name for o in _WORKER_SESSION.get_outputs()]
+    return [dict(zip(names, _WORKER_SESSION.run(names, feeds))) for feeds in batches]
+
+
 class OnnxEncoder:
     """One exported graph, loaded on first use. `encode(texts)` -> {"embedding": (n, 384) float32 L2-normalised,
     and for the joint graph "sentiment_logits": (n, 5) float32}, rows in the order of `texts`.
 
-    `threads` = 0 uses every core. The constructor only stores parameters (nothing is read or checked).
+    `threads` = 0 uses every core. `processes` > 1 runs the graph in that many worker processes, each with its own
+    session of `threads` threads (default 1 each): on small matrices one process per core can beat one process
+    with several threads, which synchronise after every operator. The constructor only stores parameters
+    (nothing is read or checked); `close()` stops the workers.
     """
 
     def __init__(self, model_folder: str | Path, kind: str = "embed", precision: str = "fp32",
-                 batch_size: int = 64, threads: int = 0, branch_sha256: str | None = None):
+                 batch_size: int = 64, threads: int = 0, branch_sha256: str | None = None, processes: int = 1):
         self.model_folder = Path(model_folder)
         self.kind = kind
         self.precision = precision
         self.batch_size = batch_size
         self.threads = threads
         self.branch_sha256 = branch_sha256
+        self.processes = processes
+        self._loaded = False
         self._session: Any = None
+        self._pool: Any = None
         self._tokenizer: Any = None
         self._outputs: list[str] = []
 
     def _load(self) -> None:
-        if self._session is not None:
+        if self._loaded:
             return
         check_model_folder(self.model_folder)
         path, manifest = graph_path(self.model_folder, self.kind, self.precision, self.branch_sha256)
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self.model_folder / "tokenizer.json"))
         tokenizer.no_padding()  # tokenizer.json pads every text to 128 tokens; we pad per batch instead
         tokenizer.enable_truncation(int(manifest.get("max_tokens", 256)))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or (os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._outputs = [o.name for o in self._session.get_outputs()]
+        if self.processes > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: the parent's tokenizer and any runtime threads must not be copied mid-state
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_worker_start, initargs=(str(path), self.threads or 1))
+            self._outputs = ["embedding", "sentiment_logits"] if self.kind == "joint" else ["embedding"]
+        else:
+            self._session = open_session(path, self.threads)
+            self._outputs = [o.name for o in self._session.get_outputs()]
         self._tokenizer = tokenizer
+        self._loaded = True
         # The sentiment branch was trained on texts cut at fewer tokens than the embedding reads (128 vs 256).
         self._branch_max_tokens = int(manifest.get("branch", {}).get("max_tokens", 0)) if self.kind == "joint" else 0
 
@@ -161,10 +196,17 @@ class OnnxEncoder:
             results["sentiment_logits"][long_rows] = self._run(cut)["sentiment_logits"]
         return results
 
-    def _run(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
-        """The graph over token-id lists: batches of similar length, each padded to its own longest row."""
+    def close(self) -> None:
+        """Stop the worker processes (if any); the encoder loads again on next use."""
+        if self._pool is not None:
+            self._pool.shutdown()
+        self._pool = self._session = None
+        self._loaded = False
+
+    def _batches(self, ids: list[list[int]]) -> tuple[list[np.ndarray], list[dict[str, np.ndarray]]]:
+        """Row indices and feeds of batches of similar length, each padded to its own longest row."""
         order = np.argsort(np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids)), kind="stable")
-        results: dict[str, np.ndarray] = {}
+        rows, feeds = [], []
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             width = max(len(ids[i]) for i in idx)
@@ -173,8 +215,24 @@ class OnnxEncoder:
             for row, i in enumerate(idx):
                 input_ids[row, :len(ids[i])] = ids[i]
                 mask[row, :len(ids[i])] = 1
-            values = self._session.run(self._outputs, {"input_ids": input_ids, "attention_mask": mask})
-            for name, value in zip(self._outputs, values):
+            rows.append(idx)
+            feeds.append({"input_ids": input_ids, "attention_mask": mask})
+        return rows, feeds
+
+    def _run(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
+        """The graph over token-id lists, in this process or spread over the workers (batch i to worker i mod n)."""
+        rows, feeds = self._batches(ids)
+        if self._pool is not None:
+            n = self.processes
+            parts = list(self._pool.map(_worker_run, [feeds[w::n] for w in range(n)]))
+            outputs = [None] * len(feeds)
+            for w, part in enumerate(parts):
+                outputs[w::n] = part
+        else:
+            outputs = [dict(zip(self._outputs, self._session.run(self._outputs, f))) for f in feeds]
+        results: dict[str, np.ndarray] = {}
+        for idx, values in zip(rows, outputs):
+            for name, value in values.items():
                 if name not in results:
                     results[name] = np.empty((len(ids), value.shape[1]), dtype=np.float32)
                 results[name][idx] = value
