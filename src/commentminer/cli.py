@@ -12,9 +12,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import api
+from . import api, registry
 from .config import Config, load_config
 from .errors import CommentminerError
+from .torchless import allow_torch, keep_torch_out
 
 app = typer.Typer(
     help="Mine reader comments: parse, embed, find themes, tag sentiment, resolve regions, report.",
@@ -52,6 +53,8 @@ def _load(config: Optional[Path], overrides: Optional[list[str]], quiet: bool, f
         cfg.run.progress = False
     if fast is not None:
         cfg.embed.precision = "int8" if fast else "fp32"
+    if registry.needs_torch(cfg):  # main() kept torch out of this process; this config needs it
+        allow_torch()
     return cfg
 
 
@@ -222,7 +225,11 @@ def query_themes(fmt: OutFormatOpt = "table", run_id: RunOpt = None, config: Con
 
 
 def main() -> None:
-    """Console entry point: run the app, turning user-facing errors into one line on stderr."""
+    """Console entry point: run the app, turning user-facing errors into one line on stderr.
+
+    torch is kept out of the process (spaCy and BERTopic would import it for nothing) until a command's config
+    selects a backend that needs it (see commentminer/torchless.py)."""
+    keep_torch_out(needs_torch=False)
     try:
         app()
     except CommentminerError as exc:

@@ -43,6 +43,17 @@ BACKENDS: dict[str, dict[str, str]] = {
 }
 
 
+# Backends that import torch when they run; every other backend runs without it (see commentminer/torchless.py).
+TORCH_BACKENDS: set[tuple[str, str]] = {("embed", "sentence_transformers.v1")}
+
+
+def needs_torch(config: Any) -> bool:
+    """True when a backend the config selects imports torch."""
+    chosen = {("embed", config.embed.backend), ("sentiment", config.sentiment.backend),
+              ("segment", config.segment.backend), ("themes", config.themes.backend)}
+    return bool(chosen & TORCH_BACKENDS)
+
+
 def resolve(kind: str, name: str) -> Any:
     """Return the backend class registered as `name` for stage `kind` (imports its module now)."""
     try:
