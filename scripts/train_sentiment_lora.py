@@ -45,7 +45,8 @@ from train_sentiment import LICENCES, choose_band, evaluation_keys, mixed_loss, 
 
 from commentminer.sentiment.datasets import overlap_key, read_labelled  # noqa: E402
 from commentminer.sentiment.lora_model import (  # noqa: E402
-    DEFAULT_WEIGHTS, NAME, TARGETS, LoraSentiment, add_lora, load_base, mean_pool, sha256_file,
+    DEFAULT_WEIGHTS, NAME, TARGETS, LoraSentiment, add_lora, load_base, mean_pool, reference_probabilities,
+    sha256_file,
 )
 
 DATA_DIR = ROOT.parent / "shared" / "data"
@@ -258,12 +259,13 @@ def main(argv: list[str] | None = None) -> int:
         args.out.with_suffix(".json").write_text(json.dumps({"weights_sha256": sha256_file(args.out)}) + "\n",
                                                  encoding="utf-8")
 
-    # Blend weight and neutral band through the backend itself (the merged float16 weights the pipeline runs).
+    # Blend weight and neutral band from the merged float16 weights the pipeline runs (computed by torch: the
+    # pipeline's ONNX graph for new weights is exported afterwards, by scripts/export_onnx.py, and equals it).
     save(meta)
     model = LoraSentiment(weights_path=str(args.out), model_path=str(args.model_path), threads=args.threads)
-    fine_p = model.probabilities(fine_texts)
-    held_p = model.probabilities(held_texts)
-    bin_p = model.probabilities(bin_texts)
+    fine_p = reference_probabilities(args.out, args.model_path, fine_texts, args.threads)
+    held_p = reference_probabilities(args.out, args.model_path, held_texts, args.threads)
+    bin_p = reference_probabilities(args.out, args.model_path, bin_texts, args.threads)
     values = np.asarray(CLASS_VALUES)
     fine_gold = values[np.asarray(fine_y)]
     fine_v, held_v = model._vader(fine_texts), model._vader(held_texts)

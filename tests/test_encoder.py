@@ -53,24 +53,15 @@ def test_fp32_vectors_equal_sentence_transformers_and_keep_input_order():
 @pytest.mark.slow
 def test_joint_graph_gives_the_same_vectors_and_the_torch_lora_models_logits():
     needs_graphs()
-    import torch
-
-    from commentminer.sentiment.lora_model import load_base, mean_pool, merge_lora, read_weights
+    from commentminer.sentiment.lora_model import reference_probabilities
 
     texts = [*TEXTS, LONG]
     joint = OnnxEncoder(MODEL_DIR, "joint", "fp32", batch_size=3, branch_sha256=_branch_sha()).encode(texts)
     plain = OnnxEncoder(MODEL_DIR, "embed", "fp32").encode(texts)
     assert np.allclose(joint["embedding"], plain["embedding"], atol=1e-5)
-    # Reference: the base model with the adapters merged, run by torch on texts cut at 128 tokens (as trained).
-    meta, arrays = read_weights(DEFAULT_WEIGHTS)
-    tokenizer, model = load_base(MODEL_DIR)
-    merge_lora(model, {n: (arrays[f"lora.{n}.A"], arrays[f"lora.{n}.B"]) for n in meta["adapters"]},
-               float(meta["lora_alpha"]) / int(meta["lora_rank"]))
-    batch = tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
-    with torch.inference_mode():
-        pooled = mean_pool(model(**batch).last_hidden_state, batch["attention_mask"])
-    reference = pooled.numpy() @ arrays["head.w"].astype(np.float32).T + arrays["head.b"].astype(np.float32)
-    assert np.abs(softmax(joint["sentiment_logits"].astype(np.float64)) - softmax(reference.astype(np.float64))).max() < 1e-4
+    # Reference: torch, the base model with the adapters merged, texts cut at 128 tokens (as trained).
+    reference = reference_probabilities(DEFAULT_WEIGHTS, MODEL_DIR, texts)
+    assert np.abs(softmax(joint["sentiment_logits"].astype(np.float64)) - reference).max() < 1e-4
 
 
 @pytest.mark.slow

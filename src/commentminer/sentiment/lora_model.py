@@ -127,6 +127,33 @@ def merge_lora(model: Any, adapters: dict[str, tuple[np.ndarray, np.ndarray]], s
             linear.weight += scale * delta
 
 
+def reference_probabilities(weights_path: Path, model_path: str | Path, texts: Sequence[str], threads: int = 0,
+                            batch_size: int = INFER_BATCH) -> np.ndarray:
+    """(n, 5) class probabilities computed by torch: the base model with the adapters merged, texts cut at
+    MAX_TOKENS. The training script selects the blend weight and neutral band with it (the ONNX graph for new
+    weights is exported only afterwards), and tests check the exported graph against it."""
+    import torch
+
+    meta, arrays = read_weights(Path(weights_path))
+    tokenizer, model = load_base(model_path, threads)
+    merge_lora(model, {n: (arrays[f"lora.{n}.A"], arrays[f"lora.{n}.B"]) for n in meta["adapters"]},
+               float(meta["lora_alpha"]) / int(meta["lora_rank"]))
+    head_w = torch.from_numpy(arrays["head.w"].astype(np.float32))
+    head_b = torch.from_numpy(arrays["head.b"].astype(np.float32))
+    texts = list(texts)
+    out = np.zeros((len(texts), 5), dtype=np.float64)
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]]
+    order = np.argsort(lengths, kind="stable")
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            batch = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=MAX_TOKENS,
+                              return_tensors="pt")
+            logits = mean_pool(model(**batch).last_hidden_state, batch["attention_mask"]) @ head_w.t() + head_b
+            out[idx] = softmax(logits.double().numpy())
+    return out
+
+
 def mean_pool(hidden: Any, mask: Any) -> Any:
     m = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
