@@ -5,17 +5,19 @@ rule-based sentencizer (`spacy.blank("en")` + "sentencizer", `nlp.pipe`) → sen
 all-MiniLM-L6-v2 from models/all-MiniLM-L6-v2 (batch 64, `normalize_embeddings=True`) → `BERTopic()` with its
 defaults fit on the precomputed vectors → VADER per sentence. It prints its own stage times (wall s and CPU s:
 import, read, segment, embed, themes, sentiment) as JSON.
-(B) `commentminer run FILE --out DIR` with defaults (the real CLI, a fresh output folder and store each time);
+(B) `commentminer run FILE --out DIR` with defaults (the real CLI, a fresh output folder and store each time),
+and once more per `--variants` entry with those extra arguments (default: also `--exact`, the fp32 graph);
 its stage times are read back from `runs.stats_json` of the store it wrote (OUT/commentminer.duckdb).
 
-Each is a cold subprocess, run back to back and alternating A B A B over --rounds rounds (default 3), on the SFU
+Each is a cold subprocess, run back to back and alternating A B B' A B B' over --rounds rounds (default 3), on the SFU
 C3 comments (../shared/data/sfu_news_comments/C3_anonymized.csv: 12,000 comments, 12.9 MB) or the first
 --limit N of them (written to a smaller CSV in a temporary folder). Per process: wall s, CPU s (user + system of
 the child and anything it waited for, from os.wait4), peak RSS MB (the child's ru_maxrss from os.wait4: the
 largest single process of its tree), tree RSS MB (the sum of VmRSS over the child and its descendants, sampled
 every 0.5 s: an upper bound when worker processes share pages), per-stage wall/CPU s, and the quality columns:
 units themed, topics/themes, and the outlier (-1) / "other" share. It prints one Markdown table (each round and
-the median) and the median ratio peer / commentminer of wall time and of peak RSS (over the rounds' ratios).
+the median) and, per commentminer variant, the median ratio peer / commentminer of wall time and of peak RSS
+(over the rounds' ratios).
 
 For numbers worth quoting run it on an idle machine: the two pipelines share the cores with whatever else runs
 (the load average at the start is printed with the table).
@@ -195,9 +197,11 @@ def run_peer(csv_path: Path, model: Path, work: Path, round_no: int) -> dict:
     return {**_measured(proc), **parse_peer_output(proc["stdout"])}
 
 
-def run_commentminer(csv_path: Path, command: Sequence[str], work: Path, round_no: int) -> dict:
-    out = work / f"cm{round_no}"
-    proc = run_process([*command, "run", str(csv_path), "--out", str(out)], ROOT, work, f"cm{round_no}")
+def run_commentminer(csv_path: Path, command: Sequence[str], work: Path, round_no: int,
+                     extra: Sequence[str] = ()) -> dict:
+    tag = f"cm{round_no}" + "".join(a.strip("-") for a in extra)
+    out = work / tag
+    proc = run_process([*command, "run", str(csv_path), "--out", str(out), *extra], ROOT, work, tag)
     if proc["returncode"] != 0:
         raise _failed("commentminer run", proc)
     summary = commentminer_summary(read_run_stats(out / "commentminer.duckdb"))
@@ -259,10 +263,10 @@ def median_result(results: Sequence[dict]) -> dict:
     }
 
 
-def ratios(rounds: Sequence[dict]) -> dict:
-    """Median over rounds of peer / commentminer: wall, peak RSS and tree RSS."""
+def ratios(rounds: Sequence[dict], pipeline: str = CM) -> dict:
+    """Median over rounds of peer / `pipeline`: wall, peak RSS and tree RSS."""
     def median_ratio(key: str) -> float | None:
-        values = [r[PEER][key] / r[CM][key] for r in rounds if r[PEER].get(key) and r[CM].get(key)]
+        values = [r[PEER][key] / r[pipeline][key] for r in rounds if r[PEER].get(key) and r[pipeline].get(key)]
         return statistics.median(values) if values else None
     return {key: median_ratio(key) for key in ("wall_s", "peak_rss_mb", "tree_rss_mb")}
 
@@ -296,17 +300,19 @@ def build_table(rounds: Sequence[dict]) -> str:
         "| stages: wall s / CPU s |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
+    pipelines = list(rounds[0]) if rounds else [PEER, CM]
     for n, r in enumerate(rounds, 1):
-        lines += [_row(str(n), PEER, r[PEER]), _row(str(n), CM, r[CM])]
-    lines += [_row("median", PEER, median_result([r[PEER] for r in rounds])),
-              _row("median", CM, median_result([r[CM] for r in rounds]))]
-    q = ratios(rounds)
-    lines += [
-        "",
-        f"Median ratio peer / commentminer over {len(rounds)} round(s): wall {_num(q['wall_s'], 2)}× "
-        f"(> 1: commentminer is faster; the goal is ≥ 2× fp32, ≥ 3× int8), peak RSS {_num(q['peak_rss_mb'], 2)}× "
-        f"(≥ 1: commentminer needs no more memory), tree RSS {_num(q['tree_rss_mb'], 2)}×.",
-    ]
+        lines += [_row(str(n), name, r[name]) for name in pipelines]
+    lines += [_row("median", name, median_result([r[name] for r in rounds])) for name in pipelines]
+    lines.append("")
+    for name in pipelines:
+        if name == PEER:
+            continue
+        q = ratios(rounds, name)
+        lines.append(
+            f"Median ratio peer / {name} over {len(rounds)} round(s): wall {_num(q['wall_s'], 2)}× "
+            f"(> 1: commentminer is faster; the goal is ≥ 2× fp32, ≥ 3× int8), peak RSS {_num(q['peak_rss_mb'], 2)}× "
+            f"(≥ 1: commentminer needs no more memory), tree RSS {_num(q['tree_rss_mb'], 2)}×.")
     errors = [f"round {n}: {r[PEER]['error']}" for n, r in enumerate(rounds, 1) if r[PEER].get("error")]
     if errors:
         lines.append("The peer's BERTopic() fit failed (no topics): " + "; ".join(errors))
@@ -316,7 +322,7 @@ def build_table(rounds: Sequence[dict]) -> str:
 def header(csv_path: Path, n_comments: int, rounds: int, source: Path, limit: int | None) -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     what = f"first {n_comments:,} comments of {source.name}" if limit else f"{source.name} ({n_comments:,} comments)"
-    return (f"End to end, {what} ({csv_path.stat().st_size / 1e6:.1f} MB), {rounds} round(s) A B alternating, "
+    return (f"End to end, {what} ({csv_path.stat().st_size / 1e6:.1f} MB), {rounds} round(s) alternating, "
             f"cold processes; {os.cpu_count()} cores, load average {load:.2f} at the start; "
             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.")
 
@@ -325,11 +331,14 @@ def header(csv_path: Path, n_comments: int, rounds: int, source: Path, limit: in
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="A B rounds (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of peer + every variant (default 3)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N comments")
     parser.add_argument("--data", type=Path, default=DATA, help="comment CSV (default: the SFU C3 file)")
     parser.add_argument("--model", type=Path, default=MODEL, help="sentence-transformers model folder")
     parser.add_argument("--json", type=Path, default=None, help="also write every measurement to this JSON file")
+    parser.add_argument("--variants", nargs="*", default=["", "--exact"], metavar="ARGS",
+                        help="commentminer runs per round, each with these extra CLI arguments ('' = the defaults; "
+                             "default: '' and '--exact', the fp32 graph)")
     parser.add_argument("--peer-worker", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -355,9 +364,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n in range(1, args.rounds + 1):
             peer = run_peer(csv_path, args.model, work, n)
             print(f"round {n}: peer {peer['wall_s']:.1f} s", file=sys.stderr, flush=True)
-            cm = run_commentminer(csv_path, command, work, n)
-            print(f"round {n}: commentminer {cm['wall_s']:.1f} s", file=sys.stderr, flush=True)
-            rounds.append({PEER: peer, CM: cm})
+            this_round = {PEER: peer}
+            for variant in args.variants:
+                extra = variant.split()
+                name = " ".join([CM, *extra])
+                this_round[name] = run_commentminer(csv_path, command, work, n, extra)
+                print(f"round {n}: {name} {this_round[name]['wall_s']:.1f} s", file=sys.stderr, flush=True)
+            rounds.append(this_round)
     print(title)
     print()
     print(build_table(rounds))
