@@ -6,7 +6,7 @@ all-MiniLM-L6-v2 from models/all-MiniLM-L6-v2 (batch 64, `normalize_embeddings=T
 defaults fit on the precomputed vectors → VADER per sentence. It prints its own stage times (wall s and CPU s:
 import, read, segment, embed, themes, sentiment) as JSON.
 (B) `commentminer run FILE --out DIR` with defaults (the real CLI, a fresh output folder and store each time),
-and once more per `--variants` entry with those extra arguments (default: also `--exact`, the fp32 graph);
+and once more per `--variants` entry with those extra arguments (default: also `--fast`, the int8 graph);
 its stage times are read back from `runs.stats_json` of the store it wrote (OUT/commentminer.duckdb).
 
 Each is a cold subprocess, run back to back and alternating A B B' A B B' over --rounds rounds (default 3), on the SFU
@@ -336,9 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="comment CSV (default: the SFU C3 file)")
     parser.add_argument("--model", type=Path, default=MODEL, help="sentence-transformers model folder")
     parser.add_argument("--json", type=Path, default=None, help="also write every measurement to this JSON file")
-    parser.add_argument("--variants", nargs="*", default=["", "--exact"], metavar="ARGS",
+    parser.add_argument("--variants", nargs="*", default=["", "--fast"], metavar="ARGS",
                         help="commentminer runs per round, each with these extra CLI arguments ('' = the defaults; "
-                             "default: '' and '--exact', the fp32 graph)")
+                             "default: '' and '--fast', the int8 graph)")
     parser.add_argument("--peer-worker", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
