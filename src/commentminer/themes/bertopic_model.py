@@ -113,6 +113,33 @@ class BertopicThemeModel:
             strategy, details = clusterer.describe(n)
         return self._finish(texts, assignments, probabilities, strategy, details)
 
+    def cluster(self, embeddings: np.ndarray, progress=None) -> ThemeFit:
+        """`fit`'s clustering alone: the same partition of the units, without BERTopic's c-TF-IDF or any labels.
+
+        The themes stage labels the final themes itself (after guided themes and the "other" cut), so it calls
+        this and skips the two label passes `fit` makes over every text. Theme ids are numbered by size, largest
+        first (as BERTopic numbers them in `fit`); `ThemeFit.themes` is empty. `progress` (the stage context's,
+        optional) wraps the loop over the k values tried.
+        """
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        n = len(embeddings)
+        if n == 0:
+            return ThemeFit(np.zeros(0, np.int64), np.zeros(0, np.float64), [], "empty", {"n_units": 0})
+        embeddings = embeddings.reshape(n, -1)
+        if n < MIN_UNITS_TO_CLUSTER:
+            clusterer, strategy, details = SmallCorpusClusterer(1), "single", {}
+        else:
+            clusterer, strategy, details = self.cluster_model(n)
+        if progress is not None and isinstance(clusterer, SelectedKClusterer):
+            clusterer.progress = progress
+        clusterer.fit(embeddings)
+        if isinstance(clusterer, SelectedKClusterer):
+            strategy, details = clusterer.describe(n)
+        assignments = numbered_by_size(np.asarray(clusterer.labels_, np.int64))
+        details = {**details, "n_units": n, "n_themes": int(len(np.unique(assignments))), "outlier_share": 0.0}
+        return ThemeFit(assignments=assignments, probabilities=np.asarray(clusterer.probabilities_, np.float64),
+                        themes=[], strategy=strategy, details=details)
+
     def cluster_model(self, n_units: int):
         """(unfitted cluster model, strategy, details) for a corpus of `n_units` (at least MIN_UNITS_TO_CLUSTER).
 
@@ -173,3 +200,12 @@ class BertopicThemeModel:
         return ThemeFit(assignments=np.asarray(assignments, np.int64),
                         probabilities=np.asarray(probabilities, np.float64),
                         themes=themes, strategy=strategy, details=details)
+
+
+def numbered_by_size(labels: np.ndarray) -> np.ndarray:
+    """Cluster labels renumbered 0..k-1 by cluster size, largest first (ties: the cluster seen first)."""
+    ids, first, sizes = np.unique(labels, return_index=True, return_counts=True)
+    order = np.lexsort((first, -sizes))
+    new = np.empty(len(ids), dtype=np.int64)
+    new[order] = np.arange(len(ids))
+    return new[np.searchsorted(ids, labels)]

@@ -88,39 +88,79 @@ def nearest_centroid(X: np.ndarray, centers: np.ndarray, batch: int = 50_000) ->
     return out
 
 
+def cosine_knn(X: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours of each row of `X` (L2-normalised) by cosine: (indices, distances), (n, k).
+
+    Each row's own index comes first (distance 0), then its k - 1 most cosine-similar other rows, closest
+    first (ties: lower index first); distances are 1 - cosine, as UMAP's "cosine" metric gives them. One matrix
+    product per block of `block` rows (BLAS; about a second for 10,000 x 384 on 2 cores), so no numba code
+    runs and nothing is approximate, unlike UMAP's own NN-descent (pynndescent), whose kernels compile for
+    about 30 s in every new process.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n = len(X)
+    k = max(1, min(k, n))
+    indices = np.empty((n, k), dtype=np.int32)
+    distances = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        sims = X[start:stop] @ X.T
+        rows = np.arange(stop - start)
+        sims[rows, rows + start] = -np.inf  # self goes first below, whatever its rounding
+        if k > 1:
+            part = np.argpartition(-sims, k - 2, axis=1)[:, : k - 1]  # k <= n: self (-inf) is never in it
+            part_sims = np.take_along_axis(sims, part, axis=1)
+            order = np.lexsort((part, -part_sims), axis=1)
+            nearest = np.take_along_axis(part, order, axis=1)
+            indices[start:stop, 1:] = nearest
+            distances[start:stop, 1:] = np.maximum(1.0 - np.take_along_axis(sims, nearest, axis=1), 0.0)
+        indices[start:stop, 0] = rows + start
+        distances[start:stop, 0] = 0.0
+    return indices, distances
+
+
 def select_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3,
-             score_sample: int = 3000) -> tuple[int, np.ndarray, dict]:
+             score_sample: int = 3000, progress=None) -> tuple[int, np.ndarray, dict]:
     """KMeans on `Z` for every k in k_min..k_max; (best k, its labels, {k: (CH, silhouette)}).
 
     The best k has the lowest sum of its ranks under two internal indices: Calinski-Harabasz (between- over
     within-cluster dispersion) and the silhouette (on a seeded sample of at most `score_sample` points); ties go
     to the smaller k. Either index alone picks near-ties at very different k on some sets (CH chose k=4 on
     Biomedical, silhouette k=2 on AgNews); where the two agree the choice is stable. Deterministic for a fixed
-    seed. With fewer than 3 points (or no valid k) everything is one cluster.
+    seed. With fewer than 3 points (or no valid k) everything is one cluster. `progress` (e.g. the stage
+    context's) wraps the loop over k.
 
     Alternatives measured on the four labelled sets and not adopted (benchmarks/README.md, "Why AgNews misses"):
     Davies-Bouldin, an elbow on the within-cluster sum of squares, seed stability, silhouette or CH in the
     original cosine space, preferring the finer of near-tied k. Each did worse on at least one set, and none can
     reach gold-k KMeans' ACC on AgNews, where no k in this space does (`benchmarks/themes.py --sweep`).
+
+    Cost: the KMeans fits run on one thread (a 10,000 x 5 KMeans is too small to gain from OpenMP's second
+    thread, and on busy cores OpenMP's waiting threads made each fit up to 10 times slower); the silhouette's
+    sample distances are computed once for all k (`SampleSilhouette`).
     """
     import warnings
 
     from sklearn.cluster import KMeans
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.metrics import calinski_harabasz_score, silhouette_score
+    from sklearn.metrics import calinski_harabasz_score
+    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
     part = np.arange(len(Z)) if len(Z) <= score_sample else rng.choice(len(Z), score_sample, replace=False)
     scores: dict[int, tuple[float, float]] = {}
     runs: dict[int, np.ndarray] = {}
-    for k in range(max(k_min, 2), min(k_max, len(Z) - 1) + 1):
-        with warnings.catch_warnings():  # duplicate points: fewer distinct clusters than k, handled below
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            labels = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(Z)
-        if len(np.unique(labels)) < k or len(np.unique(labels[part])) < 2:
-            break  # not k distinct groups in the data: larger k cannot do better
-        scores[k] = (float(calinski_harabasz_score(Z, labels)), float(silhouette_score(Z[part], labels[part])))
-        runs[k] = labels
+    ks = range(max(k_min, 2), min(k_max, len(Z) - 1) + 1)
+    silhouette = SampleSilhouette(Z[part]) if len(ks) else None
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for k in (progress(ks, total=len(ks), desc="themes: choosing k", unit="k") if progress else ks):
+            with warnings.catch_warnings():  # duplicate points: fewer distinct clusters than k, handled below
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                labels = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(Z)
+            if len(np.unique(labels)) < k or len(np.unique(labels[part])) < 2:
+                break  # not k distinct groups in the data: larger k cannot do better
+            scores[k] = (float(calinski_harabasz_score(Z, labels)), silhouette.score(labels[part]))
+            runs[k] = labels
     if not scores:
         return 1, np.zeros(len(Z), dtype=np.int64), scores
     ks = sorted(scores)
@@ -130,6 +170,44 @@ def select_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3,
             rank_sum[k] += rank
     best = min(ks, key=lambda k: (rank_sum[k], k))
     return best, np.asarray(runs[best], dtype=np.int64), scores
+
+
+class SampleSilhouette:
+    """scikit-learn's `silhouette_score` (Euclidean) of many labelings of the same points, distances computed once.
+
+    `silhouette_score` recomputes the pairwise distances and loops over the points in Python for every call;
+    select_k scores about 40 labelings of one 3,000-point sample. Here the distances are computed once (the same
+    `pairwise_distances` scikit-learn uses, same dtype) and each labeling's per-cluster distance sums are one
+    matrix product; the rest follows `sklearn.metrics.silhouette_samples` step by step, so the score is the same
+    up to the summation order of those sums (tests compare the two).
+    """
+
+    def __init__(self, X: np.ndarray):
+        from sklearn.metrics import pairwise_distances
+
+        self.D = pairwise_distances(X)
+        self._D64 = self.D.astype(np.float64)
+
+    def score(self, labels: np.ndarray) -> float:
+        _, labels = np.unique(np.asarray(labels), return_inverse=True)
+        n = len(labels)
+        freqs = np.bincount(labels)
+        if not 2 <= len(freqs) <= n - 1:
+            raise ValueError(f"silhouette needs 2..{n - 1} labels, got {len(freqs)}")
+        onehot = np.zeros((n, len(freqs)))
+        onehot[np.arange(n), labels] = 1.0
+        dists = (self._D64 @ onehot).astype(self.D.dtype)       # (n, clusters) distance sums, as bincount gives
+        own = (np.arange(n), labels)
+        intra = dists[own]
+        dists[own] = np.inf
+        dists /= freqs
+        inter = dists.min(axis=1)
+        denom = (freqs - 1).take(labels, mode="clip")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            intra /= denom
+            sil = inter - intra
+            sil /= np.maximum(intra, inter)
+        return float(np.mean(np.nan_to_num(sil)))
 
 
 class SelectedKClusterer:
@@ -142,7 +220,9 @@ class SelectedKClusterer:
     2. UMAP of the sample to `n_components` dimensions (cosine, n_neighbors=15, min_dist=0: BERTopic's settings).
        Clusters in that space are tighter and closer to topics than in the raw 384-d space (measured on the
        labelled short-text sets: KMeans at the gold k gets ACC 0.76 vs 0.68 on StackOverflow, 0.80 vs 0.77 on
-       SearchSnippets).
+       SearchSnippets). UMAP gets the exact cosine 15-nearest-neighbour graph (`cosine_knn`, one matrix product)
+       instead of building an approximate one with pynndescent, whose numba kernels cost about 30 s of
+       compilation in every new process; UMAP's own kernels are kept in numba's disk cache (jit.py).
     3. KMeans for every k in k_min..k_max (k_max also limited to sample / min_size); the k ranked best by
        Calinski-Harabasz and silhouette together in the UMAP space wins (`select_k`).
     4. Clusters smaller than `min_size` are dissolved into their nearest neighbours (cosine, 384-d).
@@ -161,6 +241,7 @@ class SelectedKClusterer:
         self.n_components = n_components
         self.n_neighbors = n_neighbors
         self.n_init = n_init
+        self.progress = None   # optional progress wrapper for the loop over k (set by BertopicThemeModel.cluster)
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> "SelectedKClusterer":
         X = np.asarray(X, dtype=np.float32)
@@ -172,7 +253,8 @@ class SelectedKClusterer:
             self.chosen_k_, chosen, self.ch_scores_ = 1, np.zeros(len(sample), dtype=np.int64), {}
         else:
             Z = self._reduce(X[sample])
-            self.chosen_k_, chosen, self.ch_scores_ = select_k(Z, self.k_min, k_hi, self.seed, self.n_init)
+            self.chosen_k_, chosen, self.ch_scores_ = select_k(Z, self.k_min, k_hi, self.seed, self.n_init,
+                                                               progress=self.progress)
         labels, self.cluster_centers_ = self.spread(X, sample, chosen)
         self.labels_ = labels
         self.sample_size_ = len(sample)
@@ -205,12 +287,16 @@ class SelectedKClusterer:
     def _reduce(self, X: np.ndarray) -> np.ndarray:
         import warnings
 
-        from umap import UMAP
+        from .jit import umap_class
 
-        with warnings.catch_warnings():  # "n_jobs overridden to 1 by setting random_state": intended
-            warnings.simplefilter("ignore", UserWarning)
-            return UMAP(n_neighbors=min(self.n_neighbors, len(X) - 1), n_components=self.n_components,
+        UMAP = umap_class()
+        n_neighbors = min(self.n_neighbors, len(X) - 1)
+        knn = cosine_knn(X, n_neighbors)
+        with warnings.catch_warnings():  # "n_jobs overridden to 1 by setting random_state", "... not an NNDescent
+            warnings.simplefilter("ignore", UserWarning)  # object: transform unavailable": both intended
+            return UMAP(n_neighbors=n_neighbors, n_components=self.n_components,
                         min_dist=0.0, metric="cosine", random_state=self.seed, low_memory=False,
+                        precomputed_knn=(*knn, None),
                         init="spectral" if len(X) > self.n_components + 1 else "random").fit_transform(X)
 
     def predict(self, X: np.ndarray) -> np.ndarray:

@@ -79,9 +79,11 @@ def lexical_matches(texts: Sequence[str], themes: Sequence[GuidedTheme]) -> np.n
     out = np.zeros((len(texts), len(themes)), dtype=bool)
     lowered = [str(t).lower().replace("’", "'") for t in texts]
     for g, theme in enumerate(themes):
-        patterns = [_seed_pattern(s) for s in theme.seeds if re.search(r"[a-z0-9]", s.lower())]
-        for i, text in enumerate(lowered):
-            out[i, g] = any(p.search(text) for p in patterns)
+        patterns = [_seed_pattern(s).pattern for s in theme.seeds if re.search(r"[a-z0-9]", s.lower())]
+        if not patterns:
+            continue
+        either = re.compile("|".join(f"(?:{p})" for p in patterns))  # one search per text: matches when any does
+        out[:, g] = [either.search(text) is not None for text in lowered]
     return out
 
 
@@ -92,8 +94,9 @@ def guided_similarity(
     """(n, G) similarity of each unit to each guided theme: mean cosine to its `top_k` closest seeds (+ bonus)."""
     n = len(unit_vectors)
     sims = np.zeros((n, len(seed_vectors)), dtype=np.float64)
+    units = np.asarray(unit_vectors, np.float64)
     for g, seeds in enumerate(seed_vectors):
-        s = np.asarray(unit_vectors, np.float64) @ np.asarray(seeds, np.float64).T  # (n, seeds)
+        s = units @ np.asarray(seeds, np.float64).T  # (n, seeds)
         k = max(1, min(top_k, s.shape[1]))
         sims[:, g] = np.sort(s, axis=1)[:, -k:].mean(axis=1) if n else 0.0
     if lexical is not None and lexical_bonus:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
@@ -83,15 +83,17 @@ class PhraseAnalyzer:
     def __call__(self, text: str) -> list[str]:
         text = text.lower().replace("’", "'").replace("‘", "'")
         lo, hi = self.ngram_range
+        stop = self.stop_words
         phrases: list[str] = []
         for chunk in _CHUNK_SPLIT.split(text):
             toks = self.tokens(chunk)
+            if not toks:
+                continue
+            edge = [not (t in stop or "'" in t) for t in toks]   # may open or close a phrase (see `_is_stop`)
             for n in range(lo, hi + 1):
                 for i in range(len(toks) - n + 1):
-                    gram = toks[i : i + n]
-                    if self._is_stop(gram[0]) or self._is_stop(gram[-1]):
-                        continue
-                    phrases.append(" ".join(gram))
+                    if edge[i] and edge[i + n - 1]:
+                        phrases.append(toks[i] if n == 1 else " ".join(toks[i : i + n]))
         return phrases
 
 
@@ -133,6 +135,9 @@ class TermStats:
     names: np.ndarray | None = None    # (V,) bool: every word is a proper name ("andrew lansley")
     non_nouns: np.ndarray | None = None  # (V,) bool: a single word used mostly as a verb/adjective ("best", "hope")
     written: dict[str, str] | None = None  # word -> its written form, for words never written lower-case ("CCG")
+    # per-vocabulary masks that depend only on the fields above (corpus_wide, _common_words, _pointed), computed
+    # once per TermStats: the label and keyword choice asks for them once per theme and candidate list
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.quoted is None:
@@ -199,6 +204,25 @@ def term_statistics(
     )
 
 
+def regroup(stats: TermStats, group_of: dict[int, int]) -> TermStats:
+    """`stats` with theme rows merged: theme t's units count towards theme `group_of.get(t, t)`.
+
+    The same as `term_statistics` of the same texts with the merged assignments (counts and supports of disjoint
+    unit sets add up; vocabulary, document frequencies, quoted phrases, names and written forms depend on the
+    texts only), without counting the phrases again. The part-of-speech flags are not carried over.
+    """
+    new_of = [int(group_of.get(t, t)) for t in stats.theme_ids]
+    theme_ids = sorted(set(new_of))
+    rows = np.searchsorted(theme_ids, new_of)
+    merge = sparse.csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))),
+                              shape=(len(theme_ids), len(rows)))
+    return TermStats(
+        theme_ids=theme_ids, vocab=stats.vocab, counts=merge @ stats.counts, support=merge @ stats.support,
+        doc_freq=stats.doc_freq, sizes=merge @ stats.sizes, n_units=stats.n_units, quoted=stats.quoted,
+        names=stats.names, written=stats.written,
+    )
+
+
 def log_odds_z(counts: np.ndarray, prior_mass: float = PRIOR_MASS) -> np.ndarray:
     """(k, V) z-scores of the log-odds ratio of each phrase in each theme vs all other themes.
 
@@ -225,9 +249,23 @@ def seed_mask(stats: TermStats, seeds: Sequence[str]) -> np.ndarray:
     """(V,) bool: phrases equal to a seed phrase, or multi-word phrases inside one ("lip service" in
     "paying lip service")."""
     analyzer = PhraseAnalyzer((1, 4))
-    seed_texts = [" ".join(analyzer.tokens(s.lower())) for s in seeds]
-    return np.array([any(p == s or (" " in p and _contains(s, p)) for s in seed_texts) for p in map(str, stats.vocab)],
-                    dtype=bool)
+    wanted: set[str] = set()
+    for seed in seeds:
+        words = analyzer.tokens(seed.lower())
+        wanted.add(" ".join(words))
+        # every run of 2+ consecutive words: exactly the multi-word phrases found inside the seed at word edges
+        wanted.update(" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1))
+    index = _vocab_index(stats)
+    mask = np.zeros(len(stats.vocab), dtype=bool)
+    mask[[index[p] for p in wanted if p in index]] = True
+    return mask
+
+
+def _vocab_index(stats: TermStats) -> dict[str, int]:
+    """phrase -> its column, built once per TermStats."""
+    if "index" not in stats.memo:
+        stats.memo["index"] = {str(p): i for i, p in enumerate(stats.vocab)}
+    return stats.memo["index"]
 
 
 def phrase_scores(stats: TermStats, seed_phrases: dict[int, Sequence[str]] | None = None,
@@ -263,9 +301,11 @@ def _contains(longer: str, shorter: str) -> bool:
 def _pointed(stats: TermStats) -> np.ndarray:
     """(V,) phrases worth showing even when said once: quoted, or several content words ("voting rights", not
     "cacophany and wise")."""
-    multi = np.array([" " in str(p) and not any(w in STOP_WORDS for w in str(p).split()) for p in stats.vocab],
-                     dtype=bool)
-    return stats.quoted | multi
+    if "pointed" not in stats.memo:
+        multi = np.array([" " in str(p) and not any(w in STOP_WORDS for w in str(p).split()) for p in stats.vocab],
+                         dtype=bool)
+        stats.memo["pointed"] = _frozen(stats.quoted | multi)
+    return stats.memo["pointed"]
 
 
 def _eligible(stats: TermStats, scores: np.ndarray, row: int, allow_single: bool,
@@ -303,7 +343,10 @@ def _ranked_candidates(
 
 def _common_words(stats: TermStats, max_df: float) -> set[str]:
     """Words of corpus-wide phrases ("practice", "managers")."""
-    return {w for phrase in stats.vocab[corpus_wide(stats, max_df)] for w in str(phrase).split()}
+    key = ("common_words", max_df)
+    if key not in stats.memo:
+        stats.memo[key] = frozenset(w for phrase in stats.vocab[corpus_wide(stats, max_df)] for w in str(phrase).split())
+    return stats.memo[key]
 
 
 def corpus_wide(stats: TermStats, max_df: float) -> np.ndarray:
@@ -312,7 +355,20 @@ def corpus_wide(stats: TermStats, max_df: float) -> np.ndarray:
     Common: in more than `max_df` of all units. Spread out: no theme holds more than half of those units. A phrase that
     defines one big theme ("lip service" in every unit of a theme a third of the corpus) is common but not
     spread out, so it stays a candidate; "practice managers" in a corpus about practice managers is both.
+    Computed once per `stats` and `max_df` (do not change the returned mask).
     """
+    key = ("corpus_wide", max_df)
+    if key not in stats.memo:
+        stats.memo[key] = _frozen(_corpus_wide(stats, max_df))
+    return stats.memo[key]
+
+
+def _frozen(mask: np.ndarray) -> np.ndarray:
+    mask.flags.writeable = False
+    return mask
+
+
+def _corpus_wide(stats: TermStats, max_df: float) -> np.ndarray:
     common = stats.doc_freq > max_df * stats.n_units
     top_share = stats.support.max(axis=0) / np.maximum(stats.doc_freq, 1.0)
     mask = common & (top_share <= 0.5)
@@ -362,7 +418,7 @@ def select_labels(
     "theme N".
     """
     skip_set = set(skip)
-    index = {str(p): i for i, p in enumerate(stats.vocab)}
+    index = _vocab_index(stats)
     barred = {t: {p.lower() for p in phrases} for t, phrases in (avoid or {}).items()}
     chosen: dict[int, str] = {}
     for theme, label in (fixed or {}).items():
@@ -510,7 +566,8 @@ def describe_themes(
     texts: Sequence[str], assignments: np.ndarray, ngram_range: tuple[int, int] = (1, 3), top_n: int = 10,
     label_max_df: float = 0.25, outlier: int = -1, seed_phrases: dict[int, Sequence[str]] | None = None,
     fixed_labels: dict[int, str] | None = None, skip: Sequence[int] = (), tagger: Tagger | None = None,
-    avoid_labels: dict[int, Sequence[str]] | None = None,
+    avoid_labels: dict[int, Sequence[str]] | None = None, stats: TermStats | None = None,
+    forms_cache: dict[str, str] | None = None,
 ) -> dict[int, tuple[str, list[str]]]:
     """theme id -> (label, keywords) for every theme in `assignments`. The outlier theme is labelled "other".
 
@@ -521,22 +578,33 @@ def describe_themes(
     earlier labels that are still grounded and `avoid_labels` bars phrases per theme (see `select_labels`);
     themes in `skip` get keywords but no label (label ""). With a `tagger`, single words used mostly as verbs
     or adjectives label a theme only when nothing else is left (see `non_noun_words`).
+
+    `stats` may be given when already computed for exactly these texts and assignments (`term_statistics`, or
+    `regroup` of another grouping of the same texts); its part-of-speech flags are recomputed. `forms_cache`
+    (phrase -> written form) keeps `phrase_forms` results between calls on the same texts.
     """
     themes = sorted(int(t) for t in np.unique(np.asarray(assignments)))
-    stats = term_statistics(texts, assignments, ngram_range)
+    if stats is None:
+        stats = term_statistics(texts, assignments, ngram_range)
+    elif stats.theme_ids != themes:
+        raise ValueError(f"describe_themes: stats are for themes {stats.theme_ids}, assignments have {themes}")
     if stats is None:
         return {t: ("other" if t == outlier else f"theme {t}", []) for t in themes}
     scores = phrase_scores(stats, seed_phrases, label_max_df)
-    if tagger is not None:
-        stats.non_nouns = non_noun_words(stats, scores, texts, assignments, tagger)
+    stats.non_nouns = (non_noun_words(stats, scores, texts, assignments, tagger) if tagger is not None
+                       else np.zeros(len(stats.vocab), dtype=bool))
     masks = {t: seed_mask(stats, s) for t, s in (seed_phrases or {}).items() if s and t in stats.theme_ids}
     labels = select_labels(stats, scores, label_max_df, skip=[outlier, *skip], fixed=fixed_labels, seed_masks=masks,
                            avoid=avoid_labels)
     keywords = select_keywords(stats, scores, top_n, label_max_df, seed_masks=masks)
     shown_words = {t: keywords[t][:top_n] if t == outlier or t in set(skip)
                    else with_label(labels[t], keywords[t], top_n) for t in themes}
-    forms = phrase_forms([w for t in themes for w in shown_words[t]] + [labels[t] for t in labels],
-                         texts, stats.display)
+    wanted = [w for t in themes for w in shown_words[t]] + [labels[t] for t in labels]
+    cache = {} if forms_cache is None else forms_cache
+    new = [w for w in dict.fromkeys(wanted) if w not in cache]
+    if new:
+        cache.update(phrase_forms(new, texts, stats.display))
+    forms = {w: cache[w] for w in wanted}
     out = {}
     for t in themes:
         label = "other" if t == outlier else "" if t in set(skip) else forms[labels[t]]

@@ -7,6 +7,7 @@ first call.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -43,14 +44,35 @@ class SpacyTagger:
         self.batch_size = batch_size
         self.max_chars = max_chars     # a sentence unit longer than this is tagged on its first max_chars
         self._nlp: Any = None
+        self._preload: threading.Thread | None = None
         # text -> tags: the parent themes' labels check many of the sentences the leaf labels already tagged
         self._tagged: dict[str, list[tuple[str, str]]] = {}
 
     @property
     def nlp(self) -> Any:
         if self._nlp is None:
-            self._nlp = _load(self.model)
+            if self._preload is not None:
+                self._preload.join()
+                self._preload = None
+            self._nlp = _load(self.model)   # loaded by the preload (cached), or its error raised here
         return self._nlp
+
+    def preload(self) -> "SpacyTagger":
+        """Start loading the pipeline in a background thread, so the import (a few seconds) overlaps other work.
+
+        The themes stage calls this before clustering; the first tagging waits for the load. A load error is
+        raised by that first use, as without preloading.
+        """
+        if self._nlp is None and self._preload is None:
+            def load() -> None:
+                try:
+                    _load(self.model)
+                except Exception:  # noqa: BLE001 - raised again, in the caller's thread, by `nlp`
+                    pass
+
+            self._preload = threading.Thread(target=load, name="spacy-preload", daemon=True)
+            self._preload.start()
+        return self
 
     def __call__(self, texts: Sequence[str]) -> list[list[tuple[str, str]]]:
         todo = list(dict.fromkeys(str(t) for t in texts if str(t) not in self._tagged))

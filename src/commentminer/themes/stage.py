@@ -23,7 +23,7 @@ from ..ids import sha256_text
 from .base import OUTLIER_THEME
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import group_leaves
-from .labels import describe_themes
+from .labels import describe_themes, regroup, term_statistics
 from .pos import SpacyTagger
 from .quotes import centroid, quotes_by_theme, unit_priority
 from .summary import pick_summary
@@ -71,24 +71,73 @@ def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str) -> tuple
     stands for it (with its speaker and place), so the sentence is not counted twice.
     Raises CommentminerError when some units have no vector for `model_id` (themes on a subset would silently
     undercount).
+
+    The rows come back as one Arrow table: the vectors are the list column's flat values buffer reshaped to
+    (n, dim) (no Python object per row), the other columns go to pandas as `Store.query` would give them.
     """
-    frame = ctx.store.query(
+    sql = (
         "SELECT u.unit_id, u.kind, u.text, u.comment_id, u.speaker, c.name AS commenter_name, "
         "c.commenter_id, e.vector "
         "FROM units u LEFT JOIN comments c ON c.comment_id = u.comment_id "
         "LEFT JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ? "
         f"WHERE u.kind IN ({_placeholders(unit_kinds)}) AND NOT {COVERED_BY_QUOTE if 'quote' in unit_kinds else 'false'} "
-        "ORDER BY u.unit_id",
-        [model_id, *unit_kinds],
+        "ORDER BY u.unit_id"
     )
-    missing = int(frame.vector.isna().sum()) if len(frame) else 0
+    con = ctx.store.con
+    table = con.sql(sql, params=[model_id, *unit_kinds]).to_arrow_table()
+    column = table.column("vector")
+    missing = column.null_count
     if missing:
         raise CommentminerError(
-            f"themes: {missing} of {len(frame)} units have no embedding for model '{model_id}'; "
+            f"themes: {missing} of {len(table)} units have no embedding for model '{model_id}'; "
             "run the embed stage first"
         )
-    vectors = np.stack([np.asarray(v, dtype=np.float32) for v in frame.vector]) if len(frame) else None
-    return frame.drop(columns=["vector"]), vectors
+    frame = con.from_arrow(table.drop_columns(["vector"])).df()
+    return frame, vector_matrix(column) if len(table) else None
+
+
+def vector_matrix(column) -> np.ndarray:
+    """(n, dim) float32 matrix of an Arrow list / fixed-size-list column without nulls, from its values buffer.
+
+    Raises CommentminerError when the vectors do not all have the same length.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    chunks = [c for c in chunks if len(c)]
+    if not chunks:
+        return np.zeros((0, 0), np.float32)
+    lengths = np.concatenate([np.asarray(pc.list_value_length(c)) for c in chunks])
+    if lengths.min() != lengths.max():
+        raise CommentminerError(f"themes: stored vectors differ in length ({lengths.min()} to {lengths.max()})")
+    values = [c.flatten() for c in chunks]  # respects each chunk's offsets and slicing
+    flat = np.concatenate([np.asarray(v.to_numpy(zero_copy_only=False), dtype=np.float32) for v in values]) \
+        if len(values) > 1 else np.asarray(values[0].to_numpy(zero_copy_only=False), dtype=np.float32)
+    return flat.reshape(len(lengths), int(lengths[0]))
+
+
+# The stage's steps, shown as one progress bar (ctx.progress) when [run] progress is on.
+STEPS = ("load units", "guided themes", "clustering", "theme ids", "labels", "quotes and summaries",
+         "parent themes", "write")
+
+
+class _Steps:
+    """A progress bar over STEPS through `ctx.progress`: `next()` as a step starts, `finish()` after the last one,
+    `close()` in any case (a failed run closes the bar where it stopped)."""
+
+    def __init__(self, ctx: StageContext):
+        self._bar = ctx.progress(STEPS, total=len(STEPS), desc="themes", unit="step")
+
+    def next(self) -> None:
+        next(self._bar, None)
+
+    def finish(self) -> None:
+        for _ in self._bar:
+            pass
+
+    def close(self) -> None:
+        self._bar.close()
 
 
 def run(ctx: StageContext, model_id: str | None = None) -> dict:
@@ -106,11 +155,22 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
     _clear_run(ctx)
     if n_units == 0:  # nothing to theme is not an error (e.g. an empty ingest); still clear stale rows
         return {"units": 0, "themes": 0, "outlier_share": 0.0, "strategy": "empty"}
+    steps = _Steps(ctx)
+    try:
+        return _run(ctx, cfg, guided, model_id, steps)
+    finally:
+        steps.close()
+
+
+def _run(ctx: StageContext, cfg, guided: list, model_id: str | None, steps: _Steps) -> dict:
+    steps.next()  # load units
+    kinds = list(cfg.unit_kinds)
     model_id = model_id or embedding_model_id(ctx, kinds)
     units, vectors = load_units(ctx, kinds, model_id)
     texts = units.text.tolist()
 
     # 1. guided themes take the units close enough to them
+    steps.next()
     local = np.full(len(units), OUTLIER_THEME, dtype=np.int64)     # local theme index, see `keys`
     similarity = np.zeros(len(units))
     keys: list[tuple[str, int]] = []                                 # local index -> (kind, index in kind)
@@ -122,17 +182,23 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
         keys += [("guided", g) for g in range(len(guided))]
         local[g_assign >= 0] = g_assign[g_assign >= 0]
         similarity[g_assign >= 0] = g_score[g_assign >= 0]
-    # 2. the theme model clusters the rest
+    # 2. the theme model clusters the rest (spaCy's tagger for the labels loads meanwhile)
+    steps.next()
+    tagger = SpacyTagger(cfg.label_pos_model).preload() if cfg.label_pos_model else None
     rest = np.flatnonzero(local == OUTLIER_THEME)
     model = registry.resolve("themes", cfg.backend).from_config(cfg)
-    fit = model.fit([texts[i] for i in rest], vectors[rest] if len(rest) else np.zeros((0, 0), np.float32))
+    rest_vectors = vectors[rest] if len(rest) else np.zeros((0, 0), np.float32)
+    if hasattr(model, "cluster"):  # the partition alone: this stage labels the final themes itself
+        fit = model.cluster(rest_vectors, progress=ctx.progress)
+    else:
+        fit = model.fit([texts[i] for i in rest], rest_vectors)
     offset = len(keys)
-    discovered_ids = sorted({int(t) for t in fit.assignments if t != OUTLIER_THEME})
+    fitted = np.asarray(fit.assignments, dtype=np.int64)
+    discovered_ids = sorted({int(t) for t in np.unique(fitted) if t != OUTLIER_THEME})
     keys += [("discovered", t) for t in discovered_ids]
     position = {t: offset + i for i, t in enumerate(discovered_ids)}
-    for unit, t in zip(rest, fit.assignments):
-        if t != OUTLIER_THEME:
-            local[unit] = position[int(t)]
+    found = fitted != OUTLIER_THEME
+    local[rest[found]] = offset + np.searchsorted(discovered_ids, fitted[found])
     # 3. units that fit no discovered theme go to "other" (never forced)
     for t in discovered_ids:
         members = np.flatnonzero(local == position[t])
@@ -141,6 +207,7 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
         local[members[cos < cfg.other_threshold]] = OUTLIER_THEME
     present = [i for i in range(len(keys)) if np.any(local == i)]
     # 4. stable ids from the registry
+    steps.next()
     known = load_registry(ctx)
     cents = np.stack([centroid(vectors[local == i]) for i in present]) if present else np.zeros((0, vectors.shape[1]))
     order = sorted(range(len(present)), key=lambda j: (keys[present[j]][0] != "guided", keys[present[j]][1]
@@ -151,27 +218,39 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
               for n, j in enumerate(order)]
     ids, matched = match_ids(cents[order], p_kinds, p_keys, known, cfg.match_threshold)
     stable_of = {present[j]: ids[n] for n, j in enumerate(order)}
-    assignments = np.array([stable_of.get(int(x), OUTLIER_THEME) for x in local], dtype=np.int64)
+    lookup = np.full(len(keys) + 1, OUTLIER_THEME, dtype=np.int64)  # local index -> stable id; -1 stays -1
+    for i, theme_id in stable_of.items():
+        lookup[i] = theme_id
+    assignments = lookup[local]
     info = {ids[n]: {"kind": p_kinds[n], "key": p_keys[n], "centroid": cents[j], "matched": matched[n],
                      "name": guided[keys[present[j]][1]].name if p_kinds[n] == "guided" else None,
                      "seeds": guided[keys[present[j]][1]].seeds if p_kinds[n] == "guided" else None}
             for n, j in enumerate(order)}
     # 5. labels (matched themes keep their registered label while it is still grounded), quotes, summaries
+    steps.next()
     fixed = {k.theme_id: k.label for k in known if k.theme_id in info and k.label}
-    tagger = SpacyTagger(cfg.label_pos_model) if cfg.label_pos_model else None
-    described = describe_themes(texts, assignments, tuple(cfg.ngram_range), cfg.top_n_words, cfg.label_max_df,
+    ngram_range = tuple(cfg.ngram_range)
+    stats = term_statistics(texts, assignments, ngram_range)   # phrases counted once, for leaves and parents
+    forms: dict[str, str] = {}
+    described = describe_themes(texts, assignments, ngram_range, cfg.top_n_words, cfg.label_max_df,
                                 outlier=OUTLIER_THEME, fixed_labels=fixed, tagger=tagger,
-                                seed_phrases={t: v["seeds"] for t, v in info.items() if v["seeds"]})
+                                seed_phrases={t: v["seeds"] for t, v in info.items() if v["seeds"]},
+                                stats=stats, forms_cache=forms)
+    steps.next()
     themes, unit_themes = to_rows(ctx.run_id, units, vectors, assignments, similarity, described, info, cfg)
-    parents = parent_rows(ctx.run_id, units, vectors, assignments, themes, known, cfg, tagger)
+    steps.next()
+    parents = parent_rows(ctx.run_id, units, vectors, assignments, themes, known, cfg, tagger,
+                          stats=stats, forms_cache=forms)
     if not parents.empty:
         parent_of = {c: int(p.theme_id) for p in parents.itertuples() for c in p.children}
         themes["parent_id"] = pd.array([parent_of.get(int(t)) for t in themes.theme_id], dtype="Int32")
         themes = pd.concat([themes, parents.drop(columns=["children"])], ignore_index=True)
+    steps.next()
     ctx.store.upsert("themes", themes)
     ctx.store.upsert("unit_themes", unit_themes)
     changes = record_changes(ctx, themes, cfg.match_threshold)
     update_registry(ctx, themes, known)
+    steps.finish()
     leaf = themes[themes.kind.isin(["guided", "discovered"])]
     return {
         "units": len(units),
@@ -328,9 +407,13 @@ def to_rows(
 
 def parent_rows(
     run_id: str, units: pd.DataFrame, vectors: np.ndarray, assignments: np.ndarray, themes: pd.DataFrame,
-    known: list[Known], cfg, tagger=None,
+    known: list[Known], cfg, tagger=None, stats=None, forms_cache: dict | None = None,
 ) -> pd.DataFrame:
-    """Parent themes over the leaf themes (kind "parent"), with a `children` column of leaf ids."""
+    """Parent themes over the leaf themes (kind "parent"), with a `children` column of leaf ids.
+
+    `stats` (labels.term_statistics of the units' texts by leaf `assignments`) saves counting the phrases again:
+    the parents' phrase counts are their leaves' added up (`regroup`). `forms_cache` as in `describe_themes`.
+    """
     leaves = themes[themes.kind.isin(["guided", "discovered"])].sort_values("theme_id")
     if cfg.parent_fanout < 2 or len(leaves) == 0:
         return pd.DataFrame()
@@ -351,7 +434,9 @@ def parent_rows(
     child_labels = [[label_of[c] for c in group] for group in children]
     described = describe_themes(units.text.tolist(), upper, tuple(cfg.ngram_range), cfg.top_n_words,
                                 cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented,
-                                tagger=tagger, avoid_labels=dict(zip(ids, child_labels)))
+                                tagger=tagger, avoid_labels=dict(zip(ids, child_labels)),
+                                stats=regroup(stats, parent_of) if stats is not None else None,
+                                forms_cache=forms_cache)
     texts = units.text.tolist()
     rows = []
     for pid, group, cent, sim in zip(ids, children, cents, matched):

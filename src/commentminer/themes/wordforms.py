@@ -7,6 +7,7 @@ capitals that only open a sentence ignored.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -86,6 +87,7 @@ def phrase_forms(phrases: Sequence[str], texts: Sequence[str], word_display: Cal
     """
     texts = [str(t) for t in texts]
     lowered = [t.lower().replace("’", "'") for t in texts]
+    search = _TextSearch(lowered)
     out: dict[str, str] = {}
     for phrase in dict.fromkeys(phrases):
         words = phrase.split(" ")
@@ -94,9 +96,8 @@ def phrase_forms(phrases: Sequence[str], texts: Sequence[str], word_display: Cal
         parts = ["(" + re.escape(w).replace("'", "['’]") + ")(?:['’]s)?" for w in words]
         pattern = re.compile(r"(?<![\w'’-])" + r"\s+".join(parts) + r"(?![\w'’-])", re.IGNORECASE)
         seen: Counter = Counter()
-        for text, low in zip(texts, lowered):
-            if longest not in low:
-                continue
+        for i in search.containing(longest):
+            text = texts[i]
             for match in pattern.finditer(text):
                 form = list(match.groups())  # the words without a possessive: "CCG board" for "CCG’s board"
                 if _SENTENCE_START.search(text[: match.start()]) and not (
@@ -108,3 +109,36 @@ def phrase_forms(phrases: Sequence[str], texts: Sequence[str], word_display: Cal
         out[phrase] = (min(seen, key=lambda f: (-seen[f], sum(ch.isupper() for ch in f), f)) if seen
                        else word_display(phrase))
     return out
+
+
+class _TextSearch:
+    """Which of many texts contain a substring, in text order, found by `str.find` over all texts at once.
+
+    The same texts, in the same order, as testing `sub in text` for each text (a Python loop over every text
+    per phrase), lazily: a caller that stops early has not searched the rest.
+    """
+
+    SEPARATOR = "\x00"
+
+    def __init__(self, texts: Sequence[str]):
+        self.texts = texts
+        self.joined = self.SEPARATOR.join(texts)
+        self.starts: list[int] = []
+        offset = 0
+        for text in texts:
+            self.starts.append(offset)
+            offset += len(text) + 1
+
+    def containing(self, sub: str):
+        """Indices of the texts that contain `sub`, ascending."""
+        if not sub or self.SEPARATOR in sub:  # every text / a text-by-text scan (not met with phrase words)
+            yield from (i for i, text in enumerate(self.texts) if sub in text)
+            return
+        pos = 0
+        while True:
+            found = self.joined.find(sub, pos)
+            if found < 0:
+                return
+            i = bisect.bisect_right(self.starts, found) - 1
+            yield i
+            pos = self.starts[i + 1] if i + 1 < len(self.starts) else len(self.joined)
