@@ -134,3 +134,17 @@ def test_stage_honours_unit_kinds(ctx, store, corpus):
     write_corpus(store, texts, vecs)
     ctx.config.themes.unit_kinds = ["comment"]
     assert stage.run(ctx)["units"] == 40
+
+
+def test_stage_with_two_embedding_models_takes_the_configured_embedders(ctx, store, corpus, monkeypatch):
+    """`run --fast` after `run` leaves fp32 and int8 vectors side by side: the configured precision's are used."""
+    from commentminer.embed import stage as embed_stage
+
+    class Configured:
+        model_id = "other-embedder"
+
+    texts, vecs, _ = corpus
+    write_corpus(store, texts, vecs)
+    write_corpus(store, texts, vecs[::-1].copy(), model_id="other-embedder")
+    monkeypatch.setattr(embed_stage, "build_embedder", lambda ctx, branch_weights=None: Configured())
+    assert stage.run(ctx)["embedding_model_id"] == "other-embedder"

@@ -33,10 +33,9 @@ STAGE = "themes"
 
 
 def embedding_model_id(ctx: StageContext, unit_kinds: list[str]) -> str:
-    """The embedding model_id to theme with: the only one stored for these units' texts.
-
-    Taking it from the data keeps this stage independent of how the embed stage names its models. When vectors
-    of several models are stored (the embed model was changed), pass `model_id` to `run` explicitly.
+    """The embedding model_id to theme with: the only one stored for these units' texts, or, when vectors of
+    several models are stored (the embed model or its precision was changed: `run --fast` after `run`), the one
+    the configured embedder writes. Otherwise pass `model_id` to `run` explicitly.
     """
     found = ctx.store.query(
         "SELECT e.model_id, count(DISTINCT u.unit_id) AS n FROM units u "
@@ -50,6 +49,11 @@ def embedding_model_id(ctx: StageContext, unit_kinds: list[str]) -> str:
             f"{', '.join(unit_kinds)}); run the embed stage first (`commentminer run` runs every stage)"
         )
     if len(found) > 1:
+        from ..embed.stage import build_embedder  # the seed phrases' embedder too (see seed_vectors)
+
+        configured = build_embedder(ctx).model_id
+        if configured in set(found.model_id):
+            return configured
         listing = ", ".join(f"{m} ({n} units)" for m, n in zip(found.model_id, found.n))
         raise CommentminerError(
             f"themes: embeddings of several models are stored ({listing}); pass the embed model_id to the themes stage"
