@@ -184,6 +184,8 @@ class OnnxEncoder:
         return [e.ids for e in self._tokenizer.encode_batch(list(texts))]
 
     def encode(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The graph's outputs for `texts` by name ("embedding", and "sentiment_logits" for the joint graph),
+        one row per text in input order."""
         self._load()
         if not len(texts):
             return {name: np.zeros((0, 0), np.float32) for name in self._outputs}
