@@ -64,7 +64,7 @@ def _set(module: Any, dotted: str, value: Any) -> None:
 
 def load_base(model_path: str | Path, threads: int = 0):
     """(tokenizer, BertModel) from the local sentence-transformers folder, eval mode, no hub access."""
-    from .. embed.st_embedder import check_model_folder
+    from ..encoder.runtime import check_model_folder
 
     folder = Path(model_path)
     check_model_folder(folder)
@@ -243,10 +243,10 @@ class LoraSentiment:
         if self._encoder is not None:
             return
         meta = self.meta
-        from ..encoder.runtime import OnnxEncoder, check_model_folder
+        from ..encoder.runtime import OnnxEncoder, check_model_folder, file_sha256
 
         check_model_folder(self.model_path)
-        base_sha = sha256_file(self.model_path / "model.safetensors")
+        base_sha = file_sha256(self.model_path / "model.safetensors")  # the graph check reuses this hash
         if base_sha != meta["base_model_sha256"]:
             raise BackendError(f"{NAME}: the adapters were trained on {meta['base_model']} with model.safetensors "
                                f"sha256 {meta['base_model_sha256'][:12]}…, but {self.model_path} has {base_sha[:12]}…; "

@@ -110,13 +110,7 @@ class Store:
         spec = _table(table)
         if frame is None or frame.empty:
             return 0
-        extra = set(frame.columns) - set(spec.column_names)
-        missing_keys = set(spec.primary_key) - set(frame.columns)
-        if extra or missing_keys:
-            raise StoreError(
-                f"table {table}: columns do not match schema (missing key columns {sorted(missing_keys)}, "
-                f"extra {sorted(extra)})"
-            )
+        _check_columns(spec, frame.columns)
         frame = frame.reindex(columns=spec.column_names).drop_duplicates(subset=list(spec.primary_key), keep="last")
         self.con.register("_incoming", frame)
         try:
@@ -142,11 +136,7 @@ class Store:
 
         spec = _table(table)
         names = [*columns, vector_column]
-        unknown = set(names) - set(spec.column_names)
-        missing_keys = set(spec.primary_key) - set(names)
-        if unknown or missing_keys:
-            raise StoreError(f"table {table}: columns do not match schema (missing key columns {sorted(missing_keys)}, "
-                             f"extra {sorted(unknown)})")
+        _check_columns(spec, names)
         matrix = np.ascontiguousarray(vectors, dtype=np.float32)
         n = len(matrix)
         if n == 0:
@@ -194,6 +184,17 @@ def _table(name: str) -> Table:
         return TABLES[name]
     except KeyError:
         raise StoreError(f"unknown table '{name}' (known: {', '.join(TABLES)})") from None
+
+
+def _check_columns(spec: Table, names) -> None:
+    """A write's columns must all be the table's and include its primary key: a typo never drops data."""
+    extra = set(names) - set(spec.column_names)
+    missing_keys = set(spec.primary_key) - set(names)
+    if extra or missing_keys:
+        raise StoreError(
+            f"table {spec.name}: columns do not match schema (missing key columns {sorted(missing_keys)}, "
+            f"extra {sorted(extra)})"
+        )
 
 
 def _sql_path(path: Path) -> str:
