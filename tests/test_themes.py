@@ -7,7 +7,8 @@ import pytest
 
 from commentminer.themes.bertopic_model import BertopicThemeModel
 from commentminer.themes.clustering import merge_small_clusters, n_clusters_for
-from commentminer.themes.labels import PhraseAnalyzer, describe_themes
+from commentminer.themes.labels import describe_themes
+from commentminer.themes.terms import PhraseAnalyzer
 from commentminer.themes.wordforms import phrase_forms
 from commentminer.themes.quotes import NEAR_DUPLICATE, pick_quotes, quotes_by_theme, unit_priority
 

@@ -12,7 +12,8 @@ from commentminer.errors import CommentminerError
 from commentminer.themes import jit, stage
 from commentminer.themes.bertopic_model import BertopicThemeModel, numbered_by_size
 from commentminer.themes.clustering import SampleSilhouette, cosine_knn
-from commentminer.themes.labels import describe_themes, regroup, term_statistics
+from commentminer.themes.labels import describe_themes
+from commentminer.themes.terms import regroup, term_statistics
 from commentminer.themes.summary import pick_summary
 from commentminer.themes.wordforms import _TextSearch, phrase_forms
 from test_themes import blob_corpus

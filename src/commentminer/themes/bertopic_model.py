@@ -30,7 +30,8 @@ import numpy as np
 
 from .base import OUTLIER_THEME, ThemeFit, ThemeInfo
 from .clustering import SelectedKClusterer, SmallCorpusClusterer, n_clusters_for
-from .labels import describe_themes, make_vectorizer
+from .labels import describe_themes
+from .terms import make_vectorizer
 
 MIN_UNITS_TO_CLUSTER = 5
 

@@ -23,7 +23,8 @@ from ..ids import sha256_text
 from .base import OUTLIER_THEME
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import group_leaves
-from .labels import describe_themes, regroup, term_statistics
+from .labels import describe_themes
+from .terms import regroup, term_statistics
 from .pos import SpacyTagger
 from .quotes import centroid, quotes_by_theme, unit_priority
 from .summary import pick_summary
@@ -415,7 +416,7 @@ def parent_rows(
 ) -> pd.DataFrame:
     """Parent themes over the leaf themes (kind "parent"), with a `children` column of leaf ids.
 
-    `stats` (labels.term_statistics of the units' texts by leaf `assignments`) saves counting the phrases again:
+    `stats` (terms.term_statistics of the units' texts by leaf `assignments`) saves counting the phrases again:
     the parents' phrase counts are their leaves' added up (`regroup`). `forms_cache` as in `describe_themes`.
     """
     leaves = themes[themes.kind.isin(["guided", "discovered"])].sort_values("theme_id")
