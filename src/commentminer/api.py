@@ -118,7 +118,32 @@ def _ingest(
 
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"--format {fmt}", f"unknown format (known: {', '.join(FORMATS)})")
-    with Store(db or cfg.store.path) as store:
+    store_path = Path(db or cfg.store.path)
+    created = str(store_path) != ":memory:" and not store_path.exists()
+    try:
+        return _ingest_into(store_path, paths, cfg, log, fmt, column_map, steps)
+    except BaseException:
+        if created:  # a failed first ingest leaves no empty store behind
+            _remove_store_files(store_path)
+        raise
+
+
+def _remove_store_files(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        try:
+            leftover.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _ingest_into(
+    store_path: Path, paths: Sequence[str | Path], cfg: Config, log: Log, fmt: str | None,
+    column_map: dict[str, str] | None, steps: "RunSteps",
+) -> dict[str, Any]:
+    from .context import StageContext
+    from .store import Store
+
+    with Store(store_path) as store:
         ctx = StageContext.create(store, cfg)
         options = {"map": column_map} if column_map else None
         stats: dict[str, Any] = {}

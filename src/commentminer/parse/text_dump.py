@@ -46,10 +46,11 @@ _HEADER_ALONE = re.compile(r"^[ \t]*your\s+comments\s*:?[ \t]*$", re.IGNORECASE 
 
 # The end of one comment: a closing quote, a dash (en, em or ASCII hyphen) and the signature up to the end of
 # the line. Splitting on this (not on opening quotes) keeps inner quotes (“cosy gents club”, ‘trusted’) and
-# dashes inside the text intact. The signature may not contain quotes and is at most 120 characters, so a
+# dashes inside the text intact. The signature may not contain quotes and is at most 250 characters (a name,
+# job title, practice, CCG and town run past 120: 07), so a
 # quote-dash pair in the middle of a long line of comment text is not taken for a signature.
 _SIGNATURE = re.compile(
-    r"[”\"][ \t]*\n?[ \t]*[–—-][ \t]*(?P<signature>[^\n“”\"]{1,120}?)[ \t]*$", re.MULTILINE
+    r"[”\"][ \t]*\n?[ \t]*[–—-][ \t]*(?P<signature>[^\n“”\"]{1,250}?)[ \t]*$", re.MULTILINE
 )
 
 _OPENING_QUOTES = "“\""
