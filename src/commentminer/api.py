@@ -118,6 +118,9 @@ def _ingest(
 
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"--format {fmt}", f"unknown format (known: {', '.join(FORMATS)})")
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if paths and len(missing) == len(paths):  # nothing to read: say so before a store is created
+        raise InputError("no such file or folder", ", ".join(missing), reason="not_found")
     store_path = Path(db or cfg.store.path)
     created = str(store_path) != ":memory:" and not store_path.exists()
     try:
