@@ -206,6 +206,7 @@ def _analyse(cfg: Config, db: str | Path | None, log: Log, steps: "RunSteps") ->
     from .store import Store
 
     with Store(db or cfg.store.path, create=False) as store:
+        mark_interrupted_runs(store)
         if store.count("articles") == 0:
             raise StoreError(f"{store.path}: no articles to analyse (run `commentminer ingest PATH` first)")
         run_id = f"run_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
@@ -373,6 +374,15 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
     return versions
+
+
+def mark_interrupted_runs(store: "Store") -> int:
+    """Runs still `running` when a new run starts were killed mid-way (a store has one writer at a time, so
+    none is still going): they become `interrupted`. Returns how many were."""
+    stale = store.count("runs", "status = 'running'")
+    if stale:
+        store.con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+    return stale
 
 
 def _record_run(store: "Store", cfg: Config, run_id: str, status: str, stats: dict) -> None:

@@ -212,7 +212,7 @@ RUNS = _table(
     ("run_id", "VARCHAR"),
     ("started_at", "TIMESTAMP"),
     ("finished_at", "TIMESTAMP"),
-    ("status", "VARCHAR"),         # "running" | "ok" | "failed"
+    ("status", "VARCHAR"),         # "running" | "ok" | "failed" | "interrupted" (killed; marked by the next run)
     ("config_json", "VARCHAR"),    # the resolved config, so a report can be reproduced
     ("config_hash", "VARCHAR"),
     ("versions_json", "VARCHAR"),  # package versions + model ids
