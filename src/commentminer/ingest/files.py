@@ -9,8 +9,9 @@ fallback encoding (cp1252 by default: a paragraph pasted from an older Windows t
 text — no control characters other than tab, newline, carriage return and form feed — and is noted (reason
 "line_decoded_cp1252", naming the line); a line that reads as neither is left out (blanked, so line numbers
 hold) and quarantined (reason "undecodable_line"). One bad line never costs the rest of the file (14). A file
-where more than a tenth of the lines are unreadable, or with a NUL byte (no text format we read contains one),
-is a binary file.
+where every line, or three or more lines and over a tenth of them, are unreadable, or with a NUL byte (no text
+format we read contains one),
+is a binary file (but one or two bad lines in a small file are just bad lines).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from ..ids import sha256_bytes
 
 _TEXT_CONTROL_CHARS = frozenset("\t\n\r\f")
+_MAX_BAD_LINES = 3  # with fewer unreadable lines (and some readable ones) a file is text with a few bad lines
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def decode_text(data: bytes, fallback_encoding: str = "cp1252") -> tuple[str, st
 
 def decode_lines(data: bytes, fallback_encoding: str = "cp1252") -> tuple[str, list[tuple[int, str]]] | None:
     """Decode line by line (see the module docstring): (text, [(line number, "fallback" | "bad")]), or None
-    when the bytes are not text (a NUL byte, or more than a tenth of the lines unreadable)."""
+    when the bytes are not text (a NUL byte, or too many lines unreadable: see the module docstring)."""
     if b"\x00" in data:
         return None
     if data.startswith(b"\xef\xbb\xbf"):
@@ -100,8 +102,8 @@ def decode_lines(data: bytes, fallback_encoding: str = "cp1252") -> tuple[str, l
             marks.append((number, "bad"))
             line = "\n" if line.endswith(("\n", "\r")) else ""
         out.append(line)
-    n_bad = sum(1 for _, kind in marks if kind == "bad")
-    if n_bad and n_bad * 10 > max(len(raw_lines), 1):
+    n_bad = len({number for number, kind in marks if kind == "bad"})
+    if n_bad and (n_bad == len(raw_lines) or (n_bad >= _MAX_BAD_LINES and n_bad * 10 > len(raw_lines))):
         return None
     return "".join(out), marks
 
@@ -170,8 +172,8 @@ def read_text_file(path: Path, max_bytes: int, fallback_encoding: str = "cp1252"
         by_line = decode_lines(data, fallback_encoding)
         if by_line is None:
             tried = "UTF-8" + (f" or {fallback_encoding}" if fallback_encoding else "")
-            return Rejection(uri, "binary_file", f"not a text file (NUL or control bytes, or more than a tenth of its "
-                                                 f"lines not decodable as {tried})")
+            return Rejection(uri, "binary_file", f"not a text file (a NUL byte, or most lines hold control bytes or "
+                                                 f"are not decodable as {tried})")
         text, marks = by_line
         encoding = "utf-8" if not any(kind == "fallback" for _, kind in marks) else f"utf-8+{fallback_encoding}"
         for number, kind in marks:

@@ -11,6 +11,7 @@ the quarantine with stage "parse".
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -126,7 +127,17 @@ def article_key(article: ParsedArticle) -> str:
         return f"url:{article.url.strip().rstrip('/').lower()}"
     if article.title is None:
         return ""  # no title either: the caller keys it by its source
-    return f"title:{normalise_name(article.title)}|{article.published or ''}"
+    return f"title:{_title_key(article.title)}|{article.published or ''}"
+
+
+def _title_key(title: str) -> str:
+    """The ASCII name key (kept: stored ids stay stable); for a title with no ASCII letter or digit, which that
+    key reduces to "" (so every Greek or Welsh-only or "/" title would be one article), its Unicode words, else
+    the title itself."""
+    key = normalise_name(title)
+    if key:
+        return key
+    return " ".join(re.sub(r"[\W_]+", " ", title.casefold()).split()) or title.strip()
 
 
 def article_rows(source_id: str, uri: str, parsed: ParsedArticle, parser_id: str) -> tuple[dict, list[dict]]:
@@ -187,6 +198,8 @@ def write_articles(ctx: StageContext, source_id: str, uri: str, articles: list[P
         article, comments = article_rows(source_id, uri, parsed, parser_id)
         article_rows_.append(article)
         comment_rows.extend(comments)
+    comment_rows, collisions = distinct_comments(comment_rows)
+    ctx.quarantine.report_many([{"stage": "parse", "uri": uri, **problem} for problem in collisions])
     frame = pd.DataFrame(comment_rows, columns=COMMENTS.column_names).astype(
         {"position": "int32", "withheld": "bool", "truncated": "bool"})
     if comment_rows:
@@ -203,6 +216,22 @@ def write_articles(ctx: StageContext, source_id: str, uri: str, articles: list[P
             "article_id", keep="first")
         ctx.store.upsert("articles", _keep_known_fields(ctx, articles_frame))
     return int(frame["comment_id"].nunique())
+
+
+def distinct_comments(comment_rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Comment rows with one row per comment id (the first), and a problem for each later row that had another
+    text under the same id: two articles of one source that resolve to one article (titles equal once
+    normalised) with the same comment ids. Without this the store's upsert would keep the last, silently."""
+    kept: dict[str, dict] = {}
+    problems = []
+    for row in comment_rows:
+        first = kept.setdefault(row["comment_id"], row)
+        if first is not row and first["text"] != row["text"]:
+            problems.append({
+                "item_ref": f"comment {row['position']}", "reason": "duplicate_id",
+                "detail": f"comment {row['position']} ({row['text'][:40]!r}) has the id of an earlier comment of the "
+                          f"same article ({first['text'][:40]!r}; external id {row['external_id']!r}); skipped"})
+    return list(kept.values()), problems
 
 
 _FILLABLE = ("title", "published", "date_raw", "byline", "body", "url", "external_id")

@@ -15,8 +15,9 @@ noted (reason "bad_unicode").
 CSV dialect: tab for .tsv files, else the delimiter (comma, semicolon, tab or pipe) found most often outside
 quotes in the header line. No csv.Sniffer: on some 60-80 KB files it spends 10-30 s backtracking. Line ends may
 be LF, CRLF or CR alone. A quote left open to the end of the file (08) does not swallow the rows after it: its
-first line is reported (reason "unclosed_quote") and reading resumes on the next line. Other quoting faults
-("text "with" quotes") are read leniently, as Excel does.
+first line is reported (reason "unclosed_quote") and reading resumes on the next line; the same when a quoted
+field runs over a line end and then breaks the quoting rules (a stray quote that closed only at a later row's
+quote). Quoting faults within one line ("text "with" quotes") are read leniently, as Excel does.
 """
 
 from __future__ import annotations
@@ -254,6 +255,15 @@ def _read_csv(text: str, uri: str) -> Table:
                     continue
                 lenient = _Cursor(text, row_offset, row_line)  # stray quotes inside a field: read as Excel does
                 cells = next(csv.reader(lenient, chosen))
+                if lenient.line_no - row_line > 1:  # a quoted field ran over a line end and then broke
+                    first = _Cursor(text, row_offset, row_line)
+                    bad = next(first)
+                    problems.append(Problem(
+                        f"line {row_line + 1}", "unclosed_quote",
+                        f"line {row_line + 1} opens a quote that swallows the rows after it ({bad.strip()[:60]!r}); "
+                        "the line is skipped and the rows after it are read"))
+                    position = (first.offset, first.line_no)
+                    continue
                 strict = lenient
             position = (strict.offset, strict.line_no)
             if not any(cell.strip() for cell in cells):
