@@ -53,8 +53,10 @@ def run(ctx: StageContext) -> dict:
     stats = {"sources_parsed": 0, "sources_failed": 0, "articles": 0, "comments": 0, "quarantined": 0}
     pending = _pending(ctx, parsers)
     for source in ctx.progress(_read_sources(ctx, pending), total=len(pending), desc="parse", unit="source"):
+        parser_id = None
         try:
             parser = parsers.get(source.format)
+            parser_id = parser.parser_id
             options = json.loads(source.options_json) if source.options_json else None
             articles = parser.parse_source(source.raw_text, source.uri, options)
         except (InputError, BackendError) as exc:
@@ -62,8 +64,8 @@ def run(ctx: StageContext) -> dict:
             reason = exc.reason if isinstance(exc, InputError) else "no_parser"
             detail = exc.problem if isinstance(exc, InputError) else str(exc)
             ctx.quarantine.report(stage="parse", uri=source.uri, reason=reason, detail=detail)
-            if isinstance(exc, InputError):
-                _mark(ctx, source.source_id, parser.parser_id, "failed", 0, 0)
+            if isinstance(exc, InputError) and parser_id is not None:
+                _mark(ctx, source.source_id, parser_id, "failed", 0, 0)
             continue
         except (ValueError, TypeError, LookupError, AttributeError, RecursionError, UnicodeError, OverflowError,
                 MemoryError) as exc:
@@ -71,9 +73,10 @@ def run(ctx: StageContext) -> dict:
             # marked failed, so later runs skip it) and the others are parsed.
             stats["sources_failed"] += 1
             ctx.quarantine.report(stage="parse", uri=source.uri, reason="parser_error",
-                                  detail=f"{parser.parser_id} could not read the file ({type(exc).__name__}: "
+                                  detail=f"{parser_id or 'the parser'} could not read the file ({type(exc).__name__}: "
                                          f"{str(exc)[:200]})")
-            _mark(ctx, source.source_id, parser.parser_id, "failed", 0, 0)
+            if parser_id is not None:
+                _mark(ctx, source.source_id, parser_id, "failed", 0, 0)
             continue
         # Problems are reported before writing: under policy "raise" nothing of the source is stored, so a
         # re-run meets the same problem again instead of skipping a half-written source.
