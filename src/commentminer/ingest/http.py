@@ -310,8 +310,9 @@ class Fetcher:
                 decoder = _Decoder.for_encoding(response.headers.get("content-encoding", ""))
                 if decoder is None:
                     return _Attempt(status=result.status, headers=result.headers, failure=FetchFailure(
-                        url, "bad_encoding", f"unsupported Content-Encoding "
-                                             f"{response.headers.get('content-encoding')!r} (gzip and deflate are read)",
+                        url, "bad_encoding",
+                        f"unsupported Content-Encoding {response.headers.get('content-encoding')!r} (gzip and deflate "
+                        "are read)",
                         result.status))
                 # Raw bytes as they arrive (not 64 KiB chunks: a body dripped at 1 byte/s would pass the deadline
                 # check only once per 64 KiB), decoded here with a length limit so a gzip bomb never expands past

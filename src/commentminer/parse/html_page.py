@@ -227,7 +227,7 @@ class HtmlPageParser(PageParser):
                 problems.append(Problem(
                     item_ref=ref, reason="comment_truncated",
                     detail=f"comment is {len(text)} characters; kept the first {self.max_comment_chars} "
-                           "([parse] max_comment_chars)"))
+                           "([parse] max_comment_chars; to keep more, e.g. --set parse.max_comment_chars=100000)"))
                 text = text[: self.max_comment_chars]
             author = clean_signature(_value(item, spec.author, own) or "") or None
             withheld = author is not None and is_withheld(author)

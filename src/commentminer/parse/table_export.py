@@ -247,7 +247,8 @@ class TableExportParser:
             if len(text) > self.max_comment_chars:
                 problems.append(Problem(item_ref, "comment_truncated",
                                         f"comment is {len(text)} characters; kept the first "
-                                        f"{self.max_comment_chars} ([parse] max_comment_chars)"))
+                                        f"{self.max_comment_chars} ([parse] max_comment_chars; to keep more, e.g. "
+                                        "--set parse.max_comment_chars=100000)"))
                 text = text[: self.max_comment_chars]
             name, place, withheld, signature_raw = _who(value)
             published, date_raw = comment_dates.read(value.get("date"), item_ref)

@@ -228,7 +228,8 @@ def _read_csv(text: str, uri: str) -> Table:
     except StopIteration:
         raise InputError(uri, "the file is empty (no header row)", reason="empty_export") from None
     except csv.Error as exc:
-        raise InputError(f"{uri} (line 1)", f"the header row is not readable as CSV ({exc})", reason="bad_csv") from None
+        raise InputError(f"{uri} (line 1)", f"the header row is not readable as CSV ({exc})",
+                         reason="bad_csv") from None
     columns = [c.strip() for c in header]
     problems: list[Problem] = []
 

@@ -253,7 +253,7 @@ def split_signed_comments(
             problems.append(Problem(
                 item_ref=ref, reason="comment_truncated",
                 detail=f"comment is {len(text)} characters; kept the first {max_comment_chars} "
-                       "([parse] max_comment_chars)",
+                       "([parse] max_comment_chars; to keep more, e.g. --set parse.max_comment_chars=100000)",
             ))
             text = text[:max_comment_chars]
         if signature is None:

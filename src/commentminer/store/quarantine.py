@@ -38,7 +38,8 @@ class Quarantine:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         rows = []
         for problem in problems:
-            uri, item_ref, reason, detail = problem["uri"], problem.get("item_ref"), problem["reason"], problem["detail"]
+            uri, item_ref = problem["uri"], problem.get("item_ref")
+            reason, detail = problem["reason"], problem["detail"]
             where = f"{uri} ({item_ref})" if item_ref else uri
             if self.policy == "raise":
                 raise InputError(where, detail, reason=reason)
