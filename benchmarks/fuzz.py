@@ -227,7 +227,11 @@ def _signed_comments(draw, case: Case, prefix: str, html: bool) -> list[str]:
         if not html and kind in ("cp1252", "control"):
             para += " caf\udce9" if kind == "cp1252" else " \x02"
         if html:
-            para = "<p>" + escape(para) + "</p>"
+            para = escape(para)
+            if draw(st.booleans()):  # inline markup and entities inside the comment: the text must survive them
+                tag = draw(st.sampled_from(["b", "i", "em", "span", 'a href="https://x.example/?a=1&amp;b=2"']))
+                para = para.replace(" ", f" <{tag}>&amp;&#8217;</{tag.split()[0]}> ", 1)
+            para = "<p>" + para + "</p>"
         line = _line_no(prefix + "".join(s + "\n\n" for s in out))
         case.markers[marker] = {line}
         out.append(para)
