@@ -80,10 +80,10 @@ def test_golden_parquet(tmp_path):
         "comments": [
             {"text": "Locums cost us a fortune.", "name": "Kim Ode", "place": "Bristol", "withheld": False,
              "signature_raw": None, "published": "2011-09-02", "date_raw": "2011-09-02 23:30:00+00:00",
-             "external_id": "1", "parent_external_id": None},
+             "external_id": "1", "parent_external_id": None, "truncated": False},
             {"text": "We share one with the next practice.", "name": "Lee Hart", "place": None, "withheld": False,
              "signature_raw": None, "published": "2011-09-03", "date_raw": "2011-09-03 08:00:00+00:00",
-             "external_id": "2", "parent_external_id": "1"},
+             "external_id": "2", "parent_external_id": "1", "truncated": False},
         ],
     }]
 
@@ -216,7 +216,7 @@ def test_rows_group_by_article_id_then_url_then_title_then_file():
         ("A1", "https://x.example/one", "First", date(2011, 9, 1), "Body one.", ["c-a", "c-c"]),
         (None, "https://x.example/two/", "Two", None, "", ["c-b", "c-d"]),
         (None, None, "Third", None, "", ["c-e"]),
-        (None, None, "daily.csv", None, "", ["c-f"]),
+        (None, None, None, None, "", ["c-f"]),  # never the file name (issue 15): the parse stage titles it
     ]
     replies = [(c.external_id, c.parent_external_id, c.position) for a in articles[:2] for c in a.comments]
     assert replies == [("1", None, 0), ("3", "1", 1), ("2", None, 0), ("4", "2", 1)]

@@ -118,7 +118,35 @@ def _ingest(
 
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"--format {fmt}", f"unknown format (known: {', '.join(FORMATS)})")
-    with Store(db or cfg.store.path) as store:
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if paths and len(missing) == len(paths):  # nothing to read: say so before a store is created
+        raise InputError("no such file or folder", ", ".join(missing), reason="not_found")
+    store_path = Path(db or cfg.store.path)
+    created = str(store_path) != ":memory:" and not store_path.exists()
+    try:
+        return _ingest_into(store_path, paths, cfg, log, fmt, column_map, steps)
+    except BaseException:
+        if created:  # a failed first ingest leaves no empty store behind
+            _remove_store_files(store_path)
+        raise
+
+
+def _remove_store_files(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        try:
+            leftover.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _ingest_into(
+    store_path: Path, paths: Sequence[str | Path], cfg: Config, log: Log, fmt: str | None,
+    column_map: dict[str, str] | None, steps: "RunSteps",
+) -> dict[str, Any]:
+    from .context import StageContext
+    from .store import Store
+
+    with Store(store_path) as store:
         ctx = StageContext.create(store, cfg)
         options = {"map": column_map} if column_map else None
         stats: dict[str, Any] = {}
@@ -178,6 +206,7 @@ def _analyse(cfg: Config, db: str | Path | None, log: Log, steps: "RunSteps") ->
     from .store import Store
 
     with Store(db or cfg.store.path, create=False) as store:
+        mark_interrupted_runs(store)
         if store.count("articles") == 0:
             raise StoreError(f"{store.path}: no articles to analyse (run `commentminer ingest PATH` first)")
         run_id = f"run_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
@@ -345,6 +374,15 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
     return versions
+
+
+def mark_interrupted_runs(store: "Store") -> int:
+    """Runs still `running` when a new run starts were killed mid-way (a store has one writer at a time, so
+    none is still going): they become `interrupted`. Returns how many were."""
+    stale = store.count("runs", "status = 'running'")
+    if stale:
+        store.con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+    return stale
 
 
 def _record_run(store: "Store", cfg: Config, run_id: str, status: str, stats: dict) -> None:

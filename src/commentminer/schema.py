@@ -73,7 +73,8 @@ ARTICLES = _table(
 
 COMMENTS = _table(
     "comments", ("comment_id",),
-    ("comment_id", "VARCHAR"),     # hash of article_id + external id, else of article_id + name + text
+    ("comment_id", "VARCHAR"),     # hash of article_id + external id, else of article_id + name + text (+ the
+                                   # occurrence number from the 2nd identical comment on: "Agreed." twice is two)
     ("article_id", "VARCHAR"),
     ("source_id", "VARCHAR"),      # the source it was last parsed from
     ("position", "INTEGER"),       # 0-based order on the page
@@ -87,6 +88,8 @@ COMMENTS = _table(
     ("date_raw", "VARCHAR"),       # the comment date as written
     ("external_id", "VARCHAR"),    # id in the source system, else null
     ("parent_external_id", "VARCHAR"),  # the comment it replies to, when the source says so
+    ("truncated", "BOOLEAN"),      # the page was cut off inside this comment: kept, but left out of commenter
+                                   # counts, quotes and regional figures (null in stores written before: false)
 )
 
 # Sentence-level units. char_start/char_end index into the parent text: comments.text for kind "comment",
@@ -209,7 +212,7 @@ RUNS = _table(
     ("run_id", "VARCHAR"),
     ("started_at", "TIMESTAMP"),
     ("finished_at", "TIMESTAMP"),
-    ("status", "VARCHAR"),         # "running" | "ok" | "failed"
+    ("status", "VARCHAR"),         # "running" | "ok" | "failed" | "interrupted" (killed; marked by the next run)
     ("config_json", "VARCHAR"),    # the resolved config, so a report can be reproduced
     ("config_hash", "VARCHAR"),
     ("versions_json", "VARCHAR"),  # package versions + model ids

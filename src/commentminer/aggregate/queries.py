@@ -49,7 +49,8 @@ def corpus_overview(store: Store, resolver_id: str | None) -> pd.DataFrame:
         SELECT
             (SELECT count(*) FROM articles) AS n_articles,
             (SELECT count(*) FROM comments) AS n_comments,
-            (SELECT count(DISTINCT coalesce(commenter_id, comment_id)) FROM comments) AS n_commenters,
+            (SELECT count(DISTINCT coalesce(commenter_id, comment_id)) FROM comments
+             WHERE NOT coalesce(truncated, FALSE)) AS n_commenters,  -- a comment cut off by the page is no one
             (SELECT count(*) FROM comments WHERE withheld) AS n_withheld,
             (SELECT count(*) FROM units) AS n_units,
             (SELECT count(*) FROM units WHERE kind = 'article') AS n_units_article,

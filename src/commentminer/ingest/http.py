@@ -9,9 +9,11 @@ polite and defensive by construction:
 - a per-host delay: requests to one host are at least `delay` seconds apart (retries and redirect hops too);
 - retries with exponential backoff on 429 and 5xx and on connection errors/timeouts, honouring Retry-After
   (seconds or an HTTP date), every wait capped at `max_retry_wait`;
-- timeouts on connect/read (httpx) and a total deadline per request;
-- a size cap: the body is streamed and reading stops as soon as it passes `max_bytes` (a declared
-  Content-Length over the cap stops it before any of the body is read), so a huge response never sits in memory;
+- timeouts on connect/read (httpx) and a wall-clock deadline per response, checked on every piece of the body
+  as it arrives (a body dripped a byte at a time is cut off at the deadline, plus at most one read timeout);
+- a size cap on the decoded body: raw bytes are decompressed here (gzip/deflate) with a length limit, and reading
+  stops as soon as the decoded size passes `max_bytes` (a declared Content-Length over the cap stops it before
+  any of the body is read), so neither a huge response nor a gzip bomb ever sits in memory;
 - redirects followed by hand, at most `max_redirects` hops; a URL seen twice in one chain is a redirect loop.
 
 Time is injected (`clock`, `sleep`, `now`) so tests run the retry and delay logic without waiting. httpx is
@@ -63,7 +65,7 @@ class FetchFailure:
     target involved.
 
     reason: "bad_url" | "bad_scheme" | "timeout" | "connection_error" | "http_error" | "too_large" |
-    "redirect_loop" | "too_many_redirects" | a caller's hop-check reason (e.g. "robots_disallowed").
+    "bad_encoding" | "redirect_loop" | "too_many_redirects" | a caller's hop-check reason (e.g. "robots_disallowed").
     """
 
     url: str
@@ -158,6 +160,7 @@ class Fetcher:
         self.delay = delay
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self._cap_setting = "max_bytes"  # the [scrape] key of the cap of the fetch in progress
         self.max_redirects = max_redirects
         self.max_retries = max_retries
         self.backoff = backoff
@@ -199,7 +202,9 @@ class Fetcher:
             import httpx
 
             self._client = httpx.Client(
-                headers={"User-Agent": self.user_agent}, timeout=httpx.Timeout(self.timeout),
+                # only the encodings _Decoder reads (httpx would also offer br/zstd when those packages exist)
+                headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
+                timeout=httpx.Timeout(self.timeout),
                 follow_redirects=False,  # followed by hand: bounded, loop-checked, scheme- and robots-checked
                 trust_env=self.trust_env,
             )
@@ -209,18 +214,20 @@ class Fetcher:
     # -- fetching --------------------------------------------------------------------------------------------
     def fetch(
         self, url: str, headers: Mapping[str, str] | None = None, *, max_bytes: int | None = None,
-        truncate: bool = False, check_hop: HopCheck | None = None,
+        truncate: bool = False, check_hop: HopCheck | None = None, cap_setting: str = "max_bytes",
     ) -> Response | FetchFailure:
         """GET `url`, following redirects, and return the final response or why it failed.
 
         `headers` are extra request headers (e.g. If-None-Match); `max_bytes` overrides the size cap; with
         `truncate` an oversized body is cut at the cap instead of failing (robots.txt: only the start counts);
-        `check_hop` is asked about every redirect target before it is requested.
+        `check_hop` is asked about every redirect target before it is requested; `cap_setting` is the [scrape]
+        key a too_large failure names in its `--set` fix (the cap came from it).
         Non-2xx final statuses are returned as Responses except those retried to exhaustion (429/5xx), which
         are FetchFailure "http_error"; the caller decides what a 404 means.
         """
         url = urldefrag(url.strip())[0]  # a fragment is never sent to the server
         cap = self.max_bytes if max_bytes is None else max_bytes
+        self._cap_setting = cap_setting  # named by _too_large
         seen = [url]
         current = url
         while True:
@@ -298,23 +305,38 @@ class Fetcher:
                     return result  # the body is not needed
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > cap and not truncate:
-                    return _too_large(url, f"declares {int(declared):,} bytes", "not read", cap, result)
-                # A list of chunks, joined once at the end: a growing bytearray would hold two copies whenever it
-                # reallocates. iter_bytes decodes gzip/deflate, so the cap applies to the decoded size (no zip
-                # bombs).
+                    return _too_large(url, f"declares {int(declared):,} bytes", "not read", cap, result,
+                                      self._cap_setting)
+                decoder = _Decoder.for_encoding(response.headers.get("content-encoding", ""))
+                if decoder is None:
+                    return _Attempt(status=result.status, headers=result.headers, failure=FetchFailure(
+                        url, "bad_encoding",
+                        f"unsupported Content-Encoding {response.headers.get('content-encoding')!r} (gzip and deflate "
+                        "are read)",
+                        result.status))
+                # Raw bytes as they arrive (not 64 KiB chunks: a body dripped at 1 byte/s would pass the deadline
+                # check only once per 64 KiB), decoded here with a length limit so a gzip bomb never expands past
+                # the cap. A list of chunks, joined once at the end: a growing bytearray would hold two copies
+                # whenever it reallocates.
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in response.iter_bytes(_CHUNK):
-                    chunks.append(chunk)
-                    size += len(chunk)
+                for raw in response.iter_raw():
+                    for chunk in decoder.feed(raw, cap + 1 - size):
+                        chunks.append(chunk)
+                        size += len(chunk)
                     if size > cap:
                         if truncate:
                             break
-                        return _too_large(url, f"passed {cap:,} bytes", "stopped reading", cap, result)
+                        return _too_large(url, f"passed {cap:,} bytes", "stopped reading", cap, result,
+                                          self._cap_setting)
                     if time.monotonic() > deadline:
                         return _Attempt(failure=FetchFailure(
                             url, "timeout", f"body not received within {self.timeout:g} s "
                                             "([scrape] timeout_seconds)"))
+                if decoder.failed:
+                    return _Attempt(status=result.status, headers=result.headers, failure=FetchFailure(
+                        url, "bad_encoding", f"the {decoder.name} body cannot be decoded ({decoder.failed})",
+                        result.status))
                 result.body = b"".join(chunks)[:cap]
                 return result
         except httpx.TimeoutException as exc:
@@ -327,10 +349,48 @@ class Fetcher:
             return _Attempt(failure=FetchFailure(url, "bad_url", f"not a valid URL ({exc})"))
 
 
-def _too_large(url: str, what: str, done: str, cap: int, result: _Attempt) -> _Attempt:
+class _Decoder:
+    """Content-Encoding decoding that never yields more than it is allowed to (gzip bombs stop at the cap)."""
+
+    def __init__(self, name: str, zlib_wbits: int | None):
+        import zlib
+
+        self.name = name
+        self._zlib = zlib.decompressobj(zlib_wbits) if zlib_wbits is not None else None
+        self.failed: str | None = None
+
+    @classmethod
+    def for_encoding(cls, header: str) -> "_Decoder | None":
+        codings = [c.strip().lower() for c in header.split(",") if c.strip() and c.strip().lower() != "identity"]
+        if not codings:
+            return cls("identity", None)
+        if codings in (["gzip"], ["x-gzip"], ["deflate"]):
+            return cls(codings[0], 32 + 15)  # 32: a gzip or zlib header, detected
+        return None
+
+    def feed(self, data: bytes, limit: int) -> list[bytes]:
+        """Decoded bytes of `data`, at most `limit` of them (input past the limit is dropped: reading stops)."""
+        if self._zlib is None:
+            return [data[:max(limit, 0)]] if data else []
+        import zlib
+
+        out: list[bytes] = []
+        try:
+            while data and limit > 0 and not self._zlib.eof:
+                piece = self._zlib.decompress(data, limit)
+                out.append(piece)
+                limit -= len(piece)
+                data = self._zlib.unconsumed_tail
+        except zlib.error as exc:
+            self.failed = str(exc)
+        return out
+
+
+def _too_large(url: str, what: str, done: str, cap: int, result: _Attempt, setting: str) -> _Attempt:
+    suggested = 10 ** (len(str(cap)) + 1)
     return _Attempt(status=result.status, headers=result.headers, failure=FetchFailure(
-        url, "too_large", f"response {what}, over the {cap:,}-byte limit ([scrape] max_bytes); {done}",
-        result.status))
+        url, "too_large", f"response {what}, over the {cap:,}-byte limit ([scrape] {setting}); {done}; to read it, "
+                          f"raise the limit, e.g. --set scrape.{setting}={suggested}", result.status))
 
 
 def _header_dict(headers: Any) -> dict[str, str]:

@@ -131,7 +131,8 @@ def parse_sitemap(data: bytes, max_bytes: int) -> Sitemap:
         except zlib.error as exc:
             raise SitemapError(f"not a valid gzip file ({exc})") from None
     if len(data) > max_bytes:
-        raise SitemapError(f"over {max_bytes:,} bytes ([scrape] sitemap_max_bytes)")
+        raise SitemapError(f"over {max_bytes:,} bytes ([scrape] sitemap_max_bytes; to read it, raise the limit, "
+                           f"e.g. --set scrape.sitemap_max_bytes={10 ** (len(str(max_bytes)) + 1)})")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
         raise SitemapError("not UTF-8 (sitemaps must be UTF-8)")
     if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE):
@@ -457,7 +458,8 @@ class Crawler:
         if refused is not None:
             self._fail(row, refused)
             return []
-        result = self.fetcher.fetch(url, max_bytes=self.settings.sitemap_max_bytes, check_hop=self._check)
+        result = self.fetcher.fetch(url, max_bytes=self.settings.sitemap_max_bytes, check_hop=self._check,
+                                    cap_setting="sitemap_max_bytes")
         if isinstance(result, FetchFailure):
             self._fail(row, result)
             return []

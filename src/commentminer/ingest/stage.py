@@ -49,16 +49,11 @@ def ingest_paths(ctx: StageContext, paths: list[Path], fmt: str | None = None, o
     read_files: list[tuple[ReadFile, str]] = []
     rejections: list[Rejection] = []
     for path in ctx.progress(files, total=len(files), desc="ingest", unit="file"):
+        try:
+            result = _read(path, fmt, settings)
+        except (OSError, ValueError, MemoryError, RecursionError) as exc:  # a hostile file never stops the others
+            result = Rejection(str(path), "unreadable", f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})")
         file_format = fmt or detect_format(path)
-        if file_format is None:
-            result: ReadFile | Rejection = Rejection(
-                str(path), "unknown_format",
-                f"unknown file type '{path.suffix}' (known: {', '.join(FORMATS)}); pass --format to say which")
-        elif file_format == "parquet":
-            result = read_parquet_file(path, *size_cap(file_format, settings))
-        else:
-            cap, cap_key = size_cap(file_format, settings)
-            result = read_text_file(path, cap, settings.fallback_encoding, cap_key)
         stats["files_seen"] += 1
         if isinstance(result, ReadFile):
             read_files.append((result, file_format))
@@ -71,6 +66,20 @@ def ingest_paths(ctx: StageContext, paths: list[Path], fmt: str | None = None, o
     return stats
 
 
+def _read(path: Path, fmt: str | None, settings) -> ReadFile | Rejection:
+    """One file read for its format, or why it cannot be (a missing path is named before its type is judged)."""
+    if not path.exists():
+        return Rejection(str(path), "not_found", f"no such file or folder: {path}")
+    file_format = fmt or detect_format(path)
+    if file_format is None:
+        return Rejection(str(path), "unknown_format",
+                         f"unknown file type '{path.suffix}' (known: {', '.join(FORMATS)}); pass --format to say which")
+    if file_format == "parquet":
+        return read_parquet_file(path, *size_cap(file_format, settings))
+    cap, cap_key = size_cap(file_format, settings)
+    return read_text_file(path, cap, settings.fallback_encoding, cap_key)
+
+
 def _flush(ctx: StageContext, read_files: list[tuple[ReadFile, str]], rejections: list[Rejection], stats: dict,
            options_json: str | None) -> None:
     """Write a batch of good files, then report the bad ones; empties both lists.
@@ -81,8 +90,12 @@ def _flush(ctx: StageContext, read_files: list[tuple[ReadFile, str]], rejections
     read_files.clear()
     rejections.clear()
     _store_sources(ctx, batch_files, stats, options_json)
-    for rejection in batch_rejections:
-        ctx.quarantine.report(stage="ingest", uri=rejection.uri, reason=rejection.reason, detail=rejection.detail)
+    notes = [note for read_file, _ in batch_files for note in read_file.notes]
+    ctx.quarantine.report_many([
+        {"stage": "ingest", "uri": r.uri, "reason": r.reason, "detail": r.detail,
+         "item_ref": r.item_ref}
+        for r in notes + batch_rejections
+    ])
 
 
 def _expand(paths: list[Path], patterns: list[str]) -> tuple[list[Path], list[Path]]:

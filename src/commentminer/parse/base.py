@@ -21,6 +21,7 @@ class ParsedComment:
     date_raw: str | None = None     # the date as written in the source
     external_id: str | None = None  # id in the source system (export row id, WordPress comment id)
     parent_external_id: str | None = None  # the comment this one replies to, when the source says so
+    truncated: bool = False         # the page was cut off inside this comment (kept, left out of counts and quotes)
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Problem:
 
 @dataclass
 class ParsedArticle:
-    title: str
+    title: str | None               # None when the page has no header (or an export names no article)
     body: str
     published: date | None = None
     date_raw: str | None = None

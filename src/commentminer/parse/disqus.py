@@ -209,7 +209,8 @@ class DisqusParser:
             if len(text) > self.max_comment_chars:
                 problems.append(Problem(ref, "comment_truncated",
                                         f"comment is {len(text)} characters; kept the first "
-                                        f"{self.max_comment_chars} ([parse] max_comment_chars)"))
+                                        f"{self.max_comment_chars} ([parse] max_comment_chars; to keep more, e.g. "
+                                        "--set parse.max_comment_chars=100000)"))
                 text = text[: self.max_comment_chars]
             thread_id = post.refs.get("thread")
             article = articles.get(thread_id or "")

@@ -105,7 +105,8 @@ class HtmlPageParser(PageParser):
         root = _parse_html(raw_text, uri)
         page_text = render_text(root)
         if not page_text:
-            raise InputError(uri, "the page has no text", reason="empty_page")
+            raise InputError(uri, "the page has no text (or all of it is nested more than 2,048 elements deep)",
+                             reason="empty_page")
         page_url = _page_url(root, uri)
         profile = self.choose_profile(raw_text, root, [u for u in (uri, page_url) if u])
         problems: list[Problem] = []
@@ -126,12 +127,12 @@ class HtmlPageParser(PageParser):
             published, date_raw = parse_date(doc["date"]), doc["date"]
         byline = _first_text(root, *profile.article.byline) or one_line((doc or {}).get("author") or "") or None
 
-        paragraphs = _paragraphs((doc or {}).get("text") or "", single_newlines=True)
+        paragraphs = self._article_paragraphs(_paragraphs((doc or {}).get("text") or "", single_newlines=True),
+                                              header, profile, title, date_raw)
         if not paragraphs:
-            paragraphs = _paragraphs(page_text)
-        if header is not None:
-            paragraphs = _cut_at_header(paragraphs, profile.comments)
-        paragraphs = _drop_header_lines(paragraphs, title, date_raw)
+            # The extractor found nothing, or took the comment section for the article (06: a page with 100
+            # comments): the page's own text before the comments header is the article.
+            paragraphs = self._article_paragraphs(_paragraphs(page_text), header, profile, title, date_raw)
         byline, paragraphs = _take_byline(byline, paragraphs)
         body = "\n\n".join(paragraphs)
         if not body:
@@ -144,6 +145,13 @@ class HtmlPageParser(PageParser):
             title=title, body=body, published=published, date_raw=date_raw, byline=byline, url=page_url,
             comments=comments, problems=problems + comment_problems,
         )
+
+    @staticmethod
+    def _article_paragraphs(paragraphs: list[str], header: Any, profile: SiteProfile, title: str,
+                            date_raw: str | None) -> list[str]:
+        if header is not None:
+            paragraphs = _cut_at_header(paragraphs, profile.comments)
+        return _drop_header_lines(paragraphs, title, date_raw)
 
     def choose_profile(self, raw_text: str, root: Any, urls: list[str]) -> SiteProfile:
         """The first profile whose [match] fits the page, else the fallback profile."""
@@ -219,7 +227,7 @@ class HtmlPageParser(PageParser):
                 problems.append(Problem(
                     item_ref=ref, reason="comment_truncated",
                     detail=f"comment is {len(text)} characters; kept the first {self.max_comment_chars} "
-                           "([parse] max_comment_chars)"))
+                           "([parse] max_comment_chars; to keep more, e.g. --set parse.max_comment_chars=100000)"))
                 text = text[: self.max_comment_chars]
             author = clean_signature(_value(item, spec.author, own) or "") or None
             withheld = author is not None and is_withheld(author)
@@ -249,9 +257,11 @@ def _parse_html(raw_text: str, uri: str) -> Any:
         raise InputError(uri, "the page is empty", reason="empty_page")
     try:
         try:
-            return html.document_fromstring(text)
+            # huge_tree: libxml2 otherwise drops everything nested deeper than 255 elements (13: "no text")
+            return html.document_fromstring(text, parser=html.HTMLParser(huge_tree=True))
         except ValueError:  # a str with an <?xml encoding=...?> declaration
-            return html.document_fromstring(text.encode("utf-8"), parser=html.HTMLParser(encoding="utf-8"))
+            return html.document_fromstring(text.encode("utf-8"),
+                                            parser=html.HTMLParser(encoding="utf-8", huge_tree=True))
     except (etree.ParserError, ValueError) as exc:
         raise InputError(uri, f"the page has no HTML content ({exc})", reason="empty_page") from None
 

@@ -36,37 +36,35 @@ am"...). The raw value is always kept in date_raw; values that cannot be read le
 summed up in one problem per file (reason "unparsed_date").
 
 Articles: rows are grouped by article_id, else article_url, else article_title; rows with none of them form one
-article per file titled with the file name. An article's title/url/date/body come from the first row of the
-group that has a value (title falls back to the URL, then the file name).
+article per file. An article's title/url/date/body come from the first row of the group that has a value. With
+no title, an article is titled "Article <its id in the source>", else its URL, else left empty (the parse stage
+then titles it "Article <store source id>"): never with the file name, which would show in every quote.
 
 Per-row problems never stop the file: a row with empty text is skipped (reason "empty_comment", item_ref
 "row N"; N counts data rows from 1, the CSV header not counted), a JSON line that is not a JSON object is
 skipped (reason "bad_json_line", item_ref "line N", the physical line number), and a text longer than
-[parse] max_comment_chars is truncated (reason "comment_truncated"). Problems of the file are attached to its
-first article. A file with no usable comment at all is an InputError (reason "empty_export").
+[parse] max_comment_chars is truncated (reason "comment_truncated"). A second row with a comment id already
+seen in the same article is skipped (reason "duplicate_id", naming both rows: the first one wins, and whether
+the texts differ). Problems of the file are attached to its first article. A file with no usable comment at all
+is an InputError (reason "empty_export").
 
-Reading: the format is decided from the content (JSON when the text starts with "{" — JSON Lines — or is a
-JSON array of objects, else CSV), so `--format` and odd suffixes need no special case. CSV dialect: tab for
-.tsv files, else csv.Sniffer on the first 64 KiB (comma, semicolon, tab or pipe), checked against the header
-line; quoted fields may span lines; a byte-order mark is dropped. Rows are read one at a time from the stored
-text (no copy of the whole file per row set).
+Reading (parse.table_read): JSON or CSV is decided from the file name and content, CSV's delimiter from the
+header line; a quote left open to the end of the file skips one line, not every row after it.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from pathlib import PurePath
 from typing import Any
 
 from ..errors import InputError
 from .base import ParsedArticle, ParsedComment, Problem
 from .dates import parse_date
 from .signatures import is_withheld, parse_signature
+from .table_read import read_table
 
 # our field -> column names matched by default (after the field's own name), in order of preference
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -84,8 +82,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "article_body": (),
 }
 
-_SNIFF_CHARS = 64 * 1024
-_DELIMITERS = ",;\t|"
 _MAX_EXAMPLES = 3  # unparsed date values quoted in the summary problem
 
 # Epoch values are accepted in these ranges only (1973..2286), so a small number is never taken for a date.
@@ -184,137 +180,6 @@ def _find_column(columns: list[str], wanted: str) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-# -- reading rows ------------------------------------------------------------------------------------------------
-
-def _lines(text: str) -> Iterator[str]:
-    """Lines of `text` with their line ends, without splitting the whole text into a list first."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        if end < 0:
-            yield text[start:]
-            return
-        yield text[start : end + 1]
-        start = end + 1
-
-
-def _looks_like_json(text: str) -> bool:
-    """A CSV header never starts with "{" or with "[" followed by "{" (a JSON array of objects)."""
-    return re.match(r"\s*(?:\{|\[\s*[{\]])", text) is not None
-
-
-def _flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
-    """{"author": {"name": "A"}} -> {"author.name": "A"}, so nested exports can be mapped with dotted names."""
-    flat: dict[str, Any] = {}
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
-
-
-@dataclass
-class _Table:
-    columns: list[str]
-    rows: Iterator[tuple[str, dict[str, Any]]]      # (item_ref, column -> value)
-    problems: list[Problem] = field(default_factory=list)
-
-
-def _read_json(text: str, uri: str) -> _Table:
-    problems: list[Problem] = []
-    if text.lstrip().startswith("["):
-        try:
-            items = json.loads(text)
-        except ValueError as exc:
-            raise InputError(uri, f"not valid JSON ({exc}); expected one JSON object per line or one JSON array "
-                                  "of objects", reason="bad_json") from None
-        if not isinstance(items, list):
-            raise InputError(uri, "expected a JSON array of objects", reason="bad_json")
-        objects = []
-        for number, item in enumerate(items, start=1):
-            if isinstance(item, dict):
-                objects.append((f"item {number}", _flatten(item)))
-            else:
-                problems.append(Problem(f"item {number}", "bad_json_line",
-                                        f"array item {number} is a {type(item).__name__}, not an object; skipped"))
-        columns = list(dict.fromkeys(key for _, obj in objects for key in obj))
-        return _Table(columns, iter(objects), problems)
-
-    def parsed_lines(report: bool) -> Iterator[tuple[str, dict[str, Any]]]:
-        for number, line in enumerate(_lines(text), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                if report:
-                    problems.append(Problem(f"line {number}", "bad_json_line",
-                                            f"line {number} is not valid JSON ({exc}); skipped"))
-                continue
-            if not isinstance(obj, dict):
-                if report:
-                    problems.append(Problem(f"line {number}", "bad_json_line",
-                                            f"line {number} is a JSON {type(obj).__name__}, not an object; skipped"))
-                continue
-            yield f"line {number}", _flatten(obj)
-
-    # Two passes over the text: the first finds every column (keys vary between lines), the second reads rows.
-    columns = list(dict.fromkeys(key for _, obj in parsed_lines(report=False) for key in obj))
-    return _Table(columns, parsed_lines(report=True), problems)
-
-
-def _dialect(text: str, uri: str) -> type[csv.Dialect]:
-    header = next(_lines(text), "")
-    if PurePath(uri).suffix.lower() == ".tsv":
-        return csv.excel_tab
-    try:
-        delimiter = csv.Sniffer().sniff(text[:_SNIFF_CHARS], delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        delimiter = ""
-    if delimiter not in header or not delimiter:
-        # The sniffer can be misled by quoted multi-line text; the header line rarely is.
-        counts = {d: header.count(d) for d in _DELIMITERS}
-        delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-
-    # Only the delimiter is taken from the sniffer: its quote-character guess can take apostrophes ("isn't,
-    # 'fair'") for quotes, and exports quote with '"'.
-    return type("SniffedDialect", (csv.excel,), {"delimiter": delimiter})
-
-
-def _read_csv(text: str, uri: str) -> _Table:
-    if csv.field_size_limit() < 100_000_000:  # long comments; the file itself is capped at ingest
-        csv.field_size_limit(100_000_000)
-    reader = csv.reader(_lines(text), _dialect(text, uri))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(uri, "the file is empty (no header row)", reason="empty_export") from None
-    columns = [c.strip() for c in header]
-
-    def rows() -> Iterator[tuple[str, dict[str, Any]]]:
-        number = 0
-        try:
-            for cells in reader:
-                if not any(cell.strip() for cell in cells):
-                    continue  # blank line
-                number += 1
-                yield f"row {number}", {c: v for c, v in zip(columns, cells) if c}
-        except csv.Error as exc:
-            raise InputError(f"{uri} (row {number + 1})", f"not readable as CSV ({exc})", reason="bad_csv") from None
-
-    return _Table([c for c in columns if c], rows())
-
-
-def read_table(raw_text: str, uri: str) -> _Table:
-    """Columns and rows of an export (JSON Lines / JSON array or CSV, decided from the content)."""
-    text = raw_text.lstrip("\ufeff")
-    if not text.strip():
-        raise InputError(uri, "the file is empty", reason="empty_export")
-    return _read_json(text, uri) if _looks_like_json(text) else _read_csv(text, uri)
-
-
 # -- rows -> articles ---------------------------------------------------------------------------------------------
 
 @dataclass
@@ -355,11 +220,11 @@ class TableExportParser:
         if not table.columns:
             raise InputError(uri, "the file has no columns (no header row or no JSON keys)", reason="empty_export")
         fields = resolve_columns(table.columns, (options or {}).get("map"), uri)
-        file_title = PurePath(uri).name or uri
         articles: dict[tuple[str, str], ParsedArticle] = {}
         problems: list[Problem] = []
         comment_dates, article_dates = _Dates(), _Dates()
         n_rows = 0
+        seen_ids: dict[tuple[int, str], tuple[str, str]] = {}  # (article, comment id) -> (item_ref, text)
 
         for item_ref, row in table.rows:
             n_rows += 1
@@ -369,18 +234,28 @@ class TableExportParser:
                 problems.append(Problem(item_ref, "empty_comment",
                                         f"{item_ref} has no text in column {fields['text']!r}; skipped"))
                 continue
-            article = self._article(articles, value, file_title, article_dates, item_ref)
+            article = self._article(articles, value, article_dates, item_ref)
+            external_id = clean_text(value.get("comment_id"))
+            if external_id is not None:
+                first = seen_ids.setdefault((id(article), external_id), (item_ref, text))
+                if first[0] != item_ref:
+                    same = "the same text" if first[1] == text else f"a different text ({text[:40]!r})"
+                    problems.append(Problem(item_ref, "duplicate_id",
+                                            f"{item_ref} repeats comment id {external_id!r} of {first[0]} with {same}; "
+                                            f"skipped (the first row is kept)"))
+                    continue
             if len(text) > self.max_comment_chars:
                 problems.append(Problem(item_ref, "comment_truncated",
                                         f"comment is {len(text)} characters; kept the first "
-                                        f"{self.max_comment_chars} ([parse] max_comment_chars)"))
+                                        f"{self.max_comment_chars} ([parse] max_comment_chars; to keep more, e.g. "
+                                        "--set parse.max_comment_chars=100000)"))
                 text = text[: self.max_comment_chars]
             name, place, withheld, signature_raw = _who(value)
             published, date_raw = comment_dates.read(value.get("date"), item_ref)
             article.comments.append(ParsedComment(
                 position=len(article.comments), text=text, name=name, place=place, withheld=withheld,
                 signature_raw=signature_raw, published=published, date_raw=date_raw,
-                external_id=clean_text(value.get("comment_id")),
+                external_id=external_id,
                 parent_external_id=clean_text(value.get("parent_id")),
             ))
 
@@ -391,14 +266,15 @@ class TableExportParser:
             raise InputError(uri, f"no comment with text in {n_rows} rows (text column {fields['text']!r})"
                                   + (f" — {summary}" if summary else ""), reason="empty_export")
         for article in articles.values():
-            article.title = article.title or article.url or file_title
+            article.title = article.title or (f"Article {article.external_id}" if article.external_id else None) \
+                or article.url
         first = next(iter(articles.values()))
         first.problems.extend(all_problems)
         return list(articles.values())
 
     @staticmethod
-    def _article(articles: dict[tuple[str, str], ParsedArticle], value: dict[str, Any], file_title: str,
-                 dates: _Dates, item_ref: str) -> ParsedArticle:
+    def _article(articles: dict[tuple[str, str], ParsedArticle], value: dict[str, Any], dates: _Dates,
+                 item_ref: str) -> ParsedArticle:
         external_id = clean_text(value.get("article_id"))
         url = clean_text(value.get("article_url"))
         title = clean_text(value.get("article_title"))
@@ -412,7 +288,7 @@ class TableExportParser:
             key = ("file", "")
         article = articles.get(key)
         if article is None:
-            article = articles[key] = ParsedArticle(title="", body="", external_id=external_id)
+            article = articles[key] = ParsedArticle(title=None, body="", external_id=external_id)
         # the first row of the group with a value gives each article field
         if url and not article.url:
             article.url = url

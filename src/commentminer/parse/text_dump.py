@@ -39,17 +39,18 @@ BOILERPLATE_LINES = frozenset({
 # (002); without it, "Your comments" must stand alone on its line so article prose like "we welcome your
 # comments" is never mistaken for it. Case, parenthesis style, spacing and the trailing colon are all optional.
 _HEADER_WITH_TERMS = re.compile(
-    r"your\s+comments\s*[(\[（]?\s*terms\s+(?:and|&)\s+conditions\s+apply\s*[)\]）]?\s*:?[ \t]*$",
+    r"your\s+comments\s*:?\s*[(\[（]?\s*terms\s+(?:and|&)\s+conditions\s+apply\s*[)\]）]?\s*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _HEADER_ALONE = re.compile(r"^[ \t]*your\s+comments\s*:?[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
 # The end of one comment: a closing quote, a dash (en, em or ASCII hyphen) and the signature up to the end of
 # the line. Splitting on this (not on opening quotes) keeps inner quotes (“cosy gents club”, ‘trusted’) and
-# dashes inside the text intact. The signature may not contain quotes and is at most 120 characters, so a
+# dashes inside the text intact. The signature may not contain quotes and is at most 250 characters (a name,
+# job title, practice, CCG and town run past 120: 07), so a
 # quote-dash pair in the middle of a long line of comment text is not taken for a signature.
 _SIGNATURE = re.compile(
-    r"[”\"][ \t]*\n?[ \t]*[–—-][ \t]*(?P<signature>[^\n“”\"]{1,120}?)[ \t]*$", re.MULTILINE
+    r"[”\"][ \t]*\n?[ \t]*[–—-][ \t]*(?P<signature>[^\n“”\"]{1,250}?)[ \t]*$", re.MULTILINE
 )
 
 _OPENING_QUOTES = "“\""
@@ -95,6 +96,37 @@ def looks_like_name(line: str) -> bool:
     return all(word[0].isupper() and all(ch.isalpha() or ch in "'’.-" for ch in word) for word in words)
 
 
+# A date stated in the body of a page with no date line: "published today (3 June 2008)", "issued on 3 June 2008".
+_BODY_DATE = re.compile(
+    r"\b(?:published|issued|released|announced|posted)\b[^.()\n]{0,30}?\(?\s*"
+    r"(?P<date>\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]+\.?,?\s+\d{4})\s*\)?", re.IGNORECASE)
+_HEADLINE_MAX_CHARS = 200
+# "A B and C D", "A B, C D and E F", "A B & C D": every part a name
+_BYLINE_SEPARATORS = re.compile(r"\s*,\s*|\s+and\s+|\s*&\s*")
+
+
+def looks_like_byline(text: str) -> bool:
+    """True for one or more names joined by "and", "&" or commas ("Ann Lee and Tom Brown-Smith")."""
+    parts = [p for p in _BYLINE_SEPARATORS.split(text.strip()) if p]
+    return bool(parts) and len(parts) <= 4 and all(looks_like_name(p) for p in parts)
+
+
+def body_date(body: str) -> tuple[date, str, str] | None:
+    """(date, the date as written, the phrase) of the first "published ... <date>" statement in `body`."""
+    for match in _BODY_DATE.finditer(body):
+        published = parse_date_line(match.group("date"))
+        if published is not None:
+            return published, match.group("date"), match.group(0).strip()
+    return None
+
+
+def _looks_like_headline(lines: list[str], index: int) -> bool:
+    """A headline is one short line standing alone (blank line or end after it), not ending like a sentence."""
+    line = lines[index]
+    alone = index + 1 >= len(lines) or not lines[index + 1]
+    return alone and len(line) <= _HEADLINE_MAX_CHARS and line[-1] not in ".,;:"
+
+
 def find_comments_header(text: str) -> re.Match[str] | None:
     """The first comments header in `text` (either form), or None."""
     matches = [m for m in (_HEADER_WITH_TERMS.search(text), _HEADER_ALONE.search(text)) if m]
@@ -118,12 +150,29 @@ class TextDumpParser(PageParser):
 
         # Runs of spaces/no-break spaces inside a line become one space; line breaks are kept.
         lines = [" ".join(line.split()) for line in article_text.split("\n")]
+        had_banner = any(line.rstrip(".").casefold() in BOILERPLATE_LINES for line in lines)
         lines = [line for line in lines if line.rstrip(".").casefold() not in BOILERPLATE_LINES]
         content = [i for i, line in enumerate(lines) if line]
         if not content:
             raise InputError(uri, "the page has no text besides the site boilerplate", reason="empty_page")
-        title = lines[content[0]]
-        published, date_raw, byline, body_start = _read_header(lines, content[0] + 1)
+        problems: list[Problem] = []
+        # Blog layout: "by <Author>" and the date line come before the headline.
+        published, date_raw, byline, title_index = _read_header(lines, content[0])
+        before_title = title_index > content[0]
+        title_index = _next_content(lines, title_index)
+        if title_index is None:
+            raise InputError(uri, "the page has a by-line or date but no headline or text", reason="no_body")
+        after_published, after_date_raw, after_byline, body_start = _read_header(lines, title_index + 1)
+        published, date_raw = (published, date_raw) if published else (after_published, after_date_raw)
+        byline = byline or after_byline
+        title: str | None = lines[title_index]
+        has_header = (before_title or had_banner or after_published is not None or after_byline is not None
+                      or _looks_like_headline(lines, title_index))
+        if not has_header:
+            # Saved without its header: the first line is body text, not a title (the title stays empty).
+            title, body_start = None, content[0]
+            problems.append(Problem("article", "no_header", "the page has no header (no headline, by-line or date "
+                                                            "line before the text); title left empty, body kept whole"))
         paragraphs = _paragraphs(lines[body_start:])
         if byline is None:
             byline, paragraphs = _take_byline_paragraph(paragraphs)
@@ -132,10 +181,18 @@ class TextDumpParser(PageParser):
         body = "\n\n".join(paragraphs)
         if not body:
             raise InputError(uri, f"the page has a title ({title!r}) but no article text", reason="no_body")
+        if published is None:
+            found = body_date(body)
+            if found is not None:
+                published, date_raw, phrase = found
+                problems.append(Problem("article date", "date_from_body",
+                                        f"no date line; the date {date_raw!r} is taken from the body ({phrase!r})"))
 
-        article = ParsedArticle(title=title, body=body, published=published, date_raw=date_raw, byline=byline)
+        article = ParsedArticle(title=title, body=body, published=published, date_raw=date_raw, byline=byline,
+                                problems=problems)
         if comments_text is not None:
-            article.comments, article.problems = self._parse_comments(comments_text)
+            article.comments, comment_problems = self._parse_comments(comments_text)
+            article.problems.extend(comment_problems)
         return article
 
     def _parse_comments(self, block: str) -> tuple[list[ParsedComment], list[Problem]]:
@@ -162,7 +219,7 @@ def split_signed_comments(
     comments: list[ParsedComment] = []
     problems: list[Problem] = []
     signatures = list(_SIGNATURE.finditer(block))
-    if block.strip() and not signatures:
+    if block.strip() and not signatures and not _is_lone_cut_comment(block):
         problems.append(Problem(
             item_ref="comments block", reason="no_signatures",
             detail=f"the comments block has {len(block.strip())} characters of text but no "
@@ -196,22 +253,33 @@ def split_signed_comments(
             problems.append(Problem(
                 item_ref=ref, reason="comment_truncated",
                 detail=f"comment is {len(text)} characters; kept the first {max_comment_chars} "
-                       "([parse] max_comment_chars)",
+                       "([parse] max_comment_chars; to keep more, e.g. --set parse.max_comment_chars=100000)",
             ))
             text = text[:max_comment_chars]
         if signature is None:
             problems.append(Problem(
                 item_ref=ref, reason="unsigned_comment",
-                detail=f"the last comment ({text[:40]!r}...) has no '– Name, Place' signature; "
-                       "kept with no name or place",
+                detail=f"the last comment ({text[:40]!r}...) has no '– Name, Place' signature: the page was cut "
+                       "off inside it; kept with no name or place, marked truncated (left out of commenter "
+                       "counts, quotes and regional figures)",
             ))
             name, place, withheld = None, None, False
         else:
             name, place, withheld = parse_signature(signature)
         comments.append(ParsedComment(
             position=position, text=text, name=name, place=place, withheld=withheld, signature_raw=signature,
+            truncated=signature is None,
         ))
     return comments, problems
+
+
+def _is_lone_cut_comment(block: str) -> bool:
+    """A block with no signature that is one comment cut off: a single paragraph, or text opening with a quote
+    mark that never closes. (Several unsigned paragraphs are a block that cannot be split: "no_signatures".)"""
+    text = block.strip()
+    if re.search(r"\n[ \t]*\n", text) is None:
+        return True
+    return text[:1] in _OPENING_QUOTES and not any(q in text[1:] for q in _CLOSING_QUOTES)
 
 
 def _from_first_quoted_paragraph(chunk: str) -> str:
@@ -237,12 +305,12 @@ def _read_header(lines: list[str], start: int) -> tuple[date | None, str | None,
         elif line.casefold() == "by":
             # "by" is normally followed by the author; in the seeds it is followed by the date instead.
             following = _next_content(lines, index + 1)
-            if following is not None and looks_like_name(lines[following]):
+            if following is not None and looks_like_byline(lines[following]):
                 byline = lines[following]
                 index = following + 1
             else:
                 index += 1
-        elif line.casefold().startswith("by ") and looks_like_name(line[3:]):
+        elif line.casefold().startswith("by ") and looks_like_byline(line[3:]):
             byline = line[3:].strip()
             index += 1
         elif published is None and parse_date_line(line):
@@ -273,7 +341,7 @@ def _paragraphs(lines: list[str]) -> list[str]:
 def _take_byline_paragraph(paragraphs: list[str]) -> tuple[str | None, list[str]]:
     """A paragraph that is only "By <Name>" gives the byline and leaves the body."""
     for index, paragraph in enumerate(paragraphs):
-        if paragraph.casefold().startswith("by ") and looks_like_name(paragraph[3:]):
+        if paragraph.casefold().startswith("by ") and looks_like_byline(paragraph[3:]):
             return paragraph[3:].strip(), paragraphs[:index] + paragraphs[index + 1 :]
     return None, paragraphs
 

@@ -23,7 +23,7 @@ BATCH_SIZE = 5000
 _PENDING_SQL = """
 WITH subjects AS (
     SELECT 'comment' AS subject_kind, comment_id AS subject_id, place, coalesce(withheld, FALSE) AS withheld
-    FROM comments
+    FROM comments WHERE NOT coalesce(truncated, FALSE)  -- cut off by the page: not in regional figures
     UNION ALL
     SELECT 'unit', unit_id, place, FALSE FROM units WHERE kind = 'quote' AND place IS NOT NULL
 )
@@ -34,7 +34,7 @@ WHERE NOT EXISTS (
 )
 ORDER BY s.subject_kind, s.subject_id
 """
-_TOTAL_SQL = ("SELECT (SELECT count(*) FROM comments) "
+_TOTAL_SQL = ("SELECT (SELECT count(*) FROM comments WHERE NOT coalesce(truncated, FALSE)) "
               "+ (SELECT count(*) FROM units WHERE kind = 'quote' AND place IS NOT NULL) AS n")
 
 

@@ -29,6 +29,7 @@ def _pending_parents(ctx: StageContext, segmenter_id: str) -> pd.DataFrame:
         SELECT 'comment' AS kind, c.article_id, c.comment_id, c.text
         FROM comments c
         WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.comment_id = c.comment_id AND u.segmenter_id = ?)
+          AND NOT coalesce(c.truncated, FALSE)  -- a comment cut off by the page is kept but not analysed
         UNION ALL
         SELECT 'article' AS kind, a.article_id, NULL AS comment_id, a.body AS text
         FROM articles a

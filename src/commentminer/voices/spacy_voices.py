@@ -24,6 +24,8 @@ Rules, per sentence (each paragraph line is parsed on its own; a sentence never 
 3. Several places in one subject phrase: the most specific wins — a town or district (gazetteer method
    exact/alias) over a county over a region; among equally specific places, the first in the sentence.
    "Amanda Sayer: PPI lead for the CCHC CCG in East Sussex and a practice manager in Eastbourne" -> Eastbourne.
+   A town that is only part of an organisation's name (gazetteer method "organisation") ranks last: "practice
+   director of Buckley Medical Group in Derbyshire" -> Derbyshire (East Midlands), not Buckley (Wales).
 4. Speaker: the first PERSON entity of the subject phrase that is not inside a prepositional phrase (so a place
    mislabelled PERSON, "from Surrey", is never the speaker), with a title in front kept ("Dr Jane Povey"); if
    NER finds none, a proper-noun subject that starts with a title ("Ms Kerby"); else None (an unnamed speaker:
@@ -82,7 +84,9 @@ _TITLES = frozenset({
 _PERSONAL_PRONOUNS = frozenset({"he", "she", "they", "i", "we"})
 _QUOTES = frozenset("\"'“”‘’«»„")
 # Specificity of a place by the gazetteer's match method (lower = more specific).
-_SPECIFICITY = {"exact": 0, "alias": 0, "county": 1, "region": 2}
+# A town found only inside an organisation's name ("Buckley Medical Group") ranks below every place the phrase
+# states ("in Derbyshire"): the group's name says where it started, not where the speaker is.
+_SPECIFICITY = {"exact": 0, "alias": 0, "county": 1, "region": 2, "organisation": 3}
 
 _LINE = re.compile(r"[^\n]+")
 _WORD = re.compile(r"[a-z]+")
