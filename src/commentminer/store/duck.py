@@ -101,11 +101,12 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
-    def upsert(self, table: str, frame: pd.DataFrame) -> int:
+    def upsert(self, table: str, frame: pd.DataFrame, transaction: bool = True) -> int:
         """Insert or replace rows by primary key.
 
         `frame` may leave out nullable columns (they are written as null), but a column the table does not have,
-        or a missing primary-key column, is an error: a typo never silently drops data.
+        or a missing primary-key column, is an error: a typo never silently drops data. `transaction=False` when
+        the caller already holds a transaction.
         """
         spec = _table(table)
         if frame is None or frame.empty:
@@ -113,12 +114,14 @@ class Store:
         _check_columns(spec, frame.columns)
         frame = frame.reindex(columns=spec.column_names).drop_duplicates(subset=list(spec.primary_key), keep="last")
         self.con.register("_incoming", frame)
+        sql = (f"INSERT OR REPLACE INTO {table} ({', '.join(spec.column_names)}) "
+               f"SELECT {', '.join(spec.column_names)} FROM _incoming")
         try:
-            with self.transaction():
-                self.con.execute(
-                    f"INSERT OR REPLACE INTO {table} ({', '.join(spec.column_names)}) "
-                    f"SELECT {', '.join(spec.column_names)} FROM _incoming"
-                )
+            if transaction:
+                with self.transaction():
+                    self.con.execute(sql)
+            else:
+                self.con.execute(sql)
         finally:
             self.con.unregister("_incoming")
         return len(frame)

@@ -149,7 +149,8 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
     """Fit themes on the stored units and write this run's rows (see the module docstring).
 
     Returns stats: units, themes (guided + discovered), guided/discovered/parent counts, guided_units,
-    other_share (share of units in "other"), strategy (of the discovered themes), changes, model ids.
+    other_share (share of units in "other"), strategy (of the discovered themes), changes, model ids, and from
+    incremental.py: mode ("full" | "incremental"), new_units, grew (themes with more units than last run).
     """
     if not ctx.run_id:
         raise CommentminerError("themes: no run id in the stage context (themes are stored per run)")
@@ -160,11 +161,20 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
     _clear_run(ctx)
     if n_units == 0:  # nothing to theme is not an error (e.g. an empty ingest); still clear stale rows
         return {"units": 0, "themes": 0, "outlier_share": 0.0, "strategy": "empty"}
+    # Incremental by default (incremental.py): new units go into the last fit's themes unless a re-fit is due.
+    from .incremental import place_new_units, record_full_fit
+
+    model_id = model_id or embedding_model_id(ctx, kinds)
+    placed = place_new_units(ctx, cfg, guided, model_id)
+    if placed.stats is not None:
+        return placed.stats
     steps = _Steps(ctx)
     try:
-        return _run(ctx, cfg, guided, model_id, steps)
+        stats = _run(ctx, cfg, guided, model_id, steps)
     finally:
         steps.close()
+    stats.update(record_full_fit(ctx, cfg, guided, model_id, stats, placed.reason))
+    return stats
 
 
 def _run(ctx: StageContext, cfg, guided: list, model_id: str | None, steps: _Steps) -> dict:
