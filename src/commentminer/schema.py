@@ -113,7 +113,7 @@ EMBEDDINGS = _table(
     ("text_hash", "VARCHAR"),
     ("model_id", "VARCHAR"),
     ("dim", "INTEGER"),
-    ("vector", "FLOAT[]"),         # L2-normalised
+    ("vector", "BLOB"),            # L2-normalised, float16: `dim` little-endian halves (store/vectors.py)
 )
 
 # Other heads of the embedding model's pass, cached like vectors: the sentiment branch's logits of a text, so the

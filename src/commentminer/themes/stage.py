@@ -20,6 +20,7 @@ from .. import registry
 from ..context import StageContext
 from ..errors import CommentminerError
 from ..ids import sha256_text
+from ..store.vectors import stack, vector_matrix  # vectors read from their buffers (float16 BLOBs), not per row
 from .base import OUTLIER_THEME
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import group_leaves
@@ -77,8 +78,8 @@ def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str) -> tuple
     Raises CommentminerError when some units have no vector for `model_id` (themes on a subset would silently
     undercount).
 
-    The rows come back as one Arrow table: the vectors are the list column's flat values buffer reshaped to
-    (n, dim) (no Python object per row), the other columns go to pandas as `Store.query` would give them.
+    The rows come back as one Arrow table: the vectors are the BLOB column's data buffer viewed as (n, dim)
+    (store.vectors.vector_matrix; no Python object per row), the other columns go to pandas as `Store.query` would.
     """
     sql = (
         "SELECT u.unit_id, u.kind, u.text, u.comment_id, u.speaker, c.name AS commenter_name, "
@@ -99,27 +100,6 @@ def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str) -> tuple
         )
     frame = con.from_arrow(table.drop_columns(["vector"])).df()
     return frame, vector_matrix(column) if len(table) else None
-
-
-def vector_matrix(column) -> np.ndarray:
-    """(n, dim) float32 matrix of an Arrow list / fixed-size-list column without nulls, from its values buffer.
-
-    Raises CommentminerError when the vectors do not all have the same length.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    chunks = [c for c in chunks if len(c)]
-    if not chunks:
-        return np.zeros((0, 0), np.float32)
-    lengths = np.concatenate([np.asarray(pc.list_value_length(c)) for c in chunks])
-    if lengths.min() != lengths.max():
-        raise CommentminerError(f"themes: stored vectors differ in length ({lengths.min()} to {lengths.max()})")
-    values = [c.flatten() for c in chunks]  # respects each chunk's offsets and slicing
-    flat = np.concatenate([np.asarray(v.to_numpy(zero_copy_only=False), dtype=np.float32) for v in values]) \
-        if len(values) > 1 else np.asarray(values[0].to_numpy(zero_copy_only=False), dtype=np.float32)
-    return flat.reshape(len(lengths), int(lengths[0]))
 
 
 # The stage's steps, shown as one progress bar (ctx.progress) when [run] progress is on.
@@ -303,7 +283,7 @@ def seed_vectors(ctx: StageContext, guided: list, model_id: str) -> list[np.ndar
         f"SELECT text_hash, vector FROM embeddings WHERE model_id = ? AND text_hash IN ({_placeholders(texts)})",
         [model_id, *hashes.values()],
     )
-    found = {h: np.asarray(v, np.float32) for h, v in zip(cached.text_hash, cached.vector)}
+    found = dict(zip(cached.text_hash, stack(cached.vector)))
     missing = [t for t in texts if hashes[t] not in found]
     if missing:
         from ..embed.stage import build_embedder
