@@ -212,8 +212,22 @@ def measured(cmd: list[str]) -> dict:
         if line.startswith(RESULT_MARK):
             result = json.loads(line[len(RESULT_MARK):])
     per_mb = 2**20 if sys.platform == "darwin" else 2**10
-    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / per_mb), **result}
+    # A child's ru_maxrss starts at this process's RSS (fork copies it before exec): this process imports nothing
+    # heavy, and workers report their own high-water mark (VmHWM, reset by exec) where /proc has it.
+    peak = result.pop("vm_hwm_mb", None) or round(usage.ru_maxrss / per_mb)
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "peak_rss_mb": peak,
+            **result}
+
+
+def vm_hwm_mb() -> int | None:
+    """This process's peak resident memory (VmHWM, MB), or None without /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+    return None
 
 
 def synthetic_rows(sizes: list[int], basis_sentences: int, work: Path) -> list[dict]:
@@ -235,12 +249,10 @@ def synthetic_rows(sizes: list[int], basis_sentences: int, work: Path) -> list[d
 # -- (B) the real path, (C) incremental ------------------------------------------------------------------------
 
 def cli_run(paths: list[Path], out: Path, extra: list[str] = ()) -> dict:
-    """`commentminer run PATHS --out OUT` in a cold process; its run record's stage timings."""
+    """`commentminer run PATHS --out OUT` in a cold process; its run record's stage timings (read by another
+    process: this one stays small, see `measured`)."""
     got = measured([sys.executable, "-m", "commentminer.cli", "run", *map(str, paths), "--out", str(out), "-q", *extra])
-    sys.path.insert(0, str(ROOT / "src"))
-    from commentminer import api
-
-    stats = api.run_stats(db=out / "commentminer.duckdb")
+    stats = measured([sys.executable, __file__, "--stats-worker", str(out / "commentminer.duckdb")])["stats"]
     return {**got, "stats": stats}
 
 
@@ -312,18 +324,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--incremental-comments", type=int, default=12000, help="incremental: store size (0 = skip)")
     parser.add_argument("--ray", action="store_true", help="also the Ray rows (benchmarks/scale_ray.py)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--centres-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--stats-worker", help=argparse.SUPPRESS)
     parser.add_argument("--build-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--units", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--stage-worker", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--run-id", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.centres_worker:
+        centres(args.centre_sentences)
+        return
+    if args.stats_worker:
+        sys.path.insert(0, str(ROOT / "src"))
+        from commentminer import api
+
+        print(RESULT_MARK + json.dumps({"stats": api.run_stats(db=args.stats_worker)}, default=str))
+        return
     if args.build_worker:
         build_synthetic_store(args.build_worker, args.units, centres(args.centre_sentences))
-        print(RESULT_MARK + json.dumps({"stats": {"units": args.units}}))
+        print(RESULT_MARK + json.dumps({"stats": {"units": args.units}, "vm_hwm_mb": vm_hwm_mb()}))
         return
     if args.stage_worker:
-        print(RESULT_MARK + json.dumps(stage_worker(args.db, args.stage_worker, args.run_id), default=str))
+        result = stage_worker(args.db, args.stage_worker, args.run_id)
+        print(RESULT_MARK + json.dumps({**result, "vm_hwm_mb": vm_hwm_mb()}, default=str))
         return
     if not DATA.is_file():
         raise SystemExit(f"{DATA}: SFU C3 comments not found (the benchmark needs ../shared/data)")
@@ -332,8 +356,8 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="cm_scale_") as tmp:
         work = Path(tmp)
-        if sizes:
-            centres(args.centre_sentences)  # embed the basis once, outside the timed processes
+        if sizes:  # embed the basis once, outside the timed processes (and outside this one)
+            measured([sys.executable, __file__, "--centres-worker", "--centre-sentences", str(args.centre_sentences)])
             rows += synthetic_rows(sizes, args.centre_sentences, work)
         if args.real_comments:
             rows += real_rows(args.real_comments, work)

@@ -72,7 +72,15 @@ def vector_matrix(column: Any) -> np.ndarray:
     if not chunks:
         return np.zeros((0, 0), np.float32)
     if pa.types.is_binary(chunks[0].type) or pa.types.is_large_binary(chunks[0].type):
-        return np.concatenate([_float16_matrix(c) for c in chunks]).astype(np.float32)
+        views = [_float16_matrix(c) for c in chunks]  # views of the Arrow buffers, no copy yet
+        if len({v.shape[1] for v in views}) > 1:
+            raise StoreError("stored vectors differ in length")
+        out = np.empty((sum(len(v) for v in views), views[0].shape[1]), np.float32)
+        start = 0
+        for view in views:  # one float32 copy, written in place
+            out[start : start + len(view)] = view
+            start += len(view)
+        return out
     lengths = np.concatenate([np.asarray(pc.list_value_length(c)) for c in chunks])
     if lengths.min() != lengths.max():
         raise StoreError(f"stored vectors differ in length ({lengths.min()} to {lengths.max()})")

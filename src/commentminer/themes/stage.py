@@ -98,8 +98,10 @@ def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str) -> tuple
             f"themes: {missing} of {len(table)} units have no embedding for model '{model_id}'; "
             "run the embed stage first"
         )
-    frame = con.from_arrow(table.drop_columns(["vector"])).df()
-    return frame, vector_matrix(column) if len(table) else None
+    vectors = vector_matrix(column) if len(table) else None
+    table = table.drop_columns(["vector"])
+    del column  # the float16 BLOBs are decoded: free them before pandas copies the other columns
+    return con.from_arrow(table).df(), vectors
 
 
 # The stage's steps, shown as one progress bar (ctx.progress) when [run] progress is on.
@@ -182,7 +184,8 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str | None, steps: _Ste
     tagger = SpacyTagger(cfg.label_pos_model).preload() if cfg.label_pos_model else None
     rest = np.flatnonzero(local == OUTLIER_THEME)
     model = registry.resolve("themes", cfg.backend).from_config(cfg)
-    rest_vectors = vectors[rest] if len(rest) else np.zeros((0, 0), np.float32)
+    # no copy when no unit went to a guided theme (a copy of every vector is 1.5 GB at a million units)
+    rest_vectors = vectors if len(rest) == len(vectors) else vectors[rest] if len(rest) else np.zeros((0, 0), np.float32)
     if hasattr(model, "cluster"):  # the partition alone: this stage labels the final themes itself
         fit = model.cluster(rest_vectors, progress=ctx.progress)
     else:
