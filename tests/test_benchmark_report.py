@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from commentminer.store.vectors import stack
+
 from fixtures.benchmarks import load_benchmark
 
 
@@ -24,6 +26,6 @@ def test_synthetic_store_has_what_the_report_reads(store):
     bench.build_store(store, 100)
     counts = store.counts()
     assert counts["comments"] == 100 and counts["units"] == 200 + 4 * 2 and counts["embeddings"] == counts["units"]
-    vec = store.query("SELECT vector FROM embeddings LIMIT 1")["vector"][0]
-    assert len(vec) == 384 and abs(sum(v * v for v in vec) - 1) < 1e-4
+    vec = stack(store.query("SELECT vector FROM embeddings LIMIT 1")["vector"])[0]  # float16 BLOB (issue 12)
+    assert len(vec) == 384 and abs(float(vec @ vec) - 1) < 1e-3
     assert store.query("SELECT count(DISTINCT region) AS n FROM regions")["n"][0] >= 10

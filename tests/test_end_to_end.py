@@ -144,10 +144,12 @@ def test_rerun_duplicates_nothing_reembeds_nothing_and_gives_identical_themes(ru
             ).to_dict("records")
         assert themes_of(first.run_id) == themes_of(second.run_id)
         assert members_of(first.run_id) == members_of(second.run_id)
-    per_run = {"runs", "themes", "unit_themes", "theme_changes"}
+    per_run = {"runs", "themes", "unit_themes", "theme_changes", "theme_runs"}  # theme_runs: one row per run
     assert {k: v for k, v in after.items() if k not in per_run} == {k: v for k, v in counts.items() if k not in per_run}
     assert second.stats["embed"]["embedded"] == 0
     assert second.stats["segment"]["units_written"] == 0
+    assert first.stats["themes"]["mode"] == "full" and second.stats["themes"]["mode"] == "incremental"
+    assert second.stats["themes"]["new_units"] == 0 and second.stats["voices"]["articles_read"] == 0
 
 
 def test_every_stage_is_timed_in_the_result_and_the_run_record(runs):

@@ -224,6 +224,7 @@ def test_stage_is_stable_across_runs_and_logs_new_themes(ctx, store, guided_stor
     store.upsert("embeddings", pd.DataFrame({"text_hash": new_units.text_hash, "model_id": MODEL_ID,
                                              "dim": vecs.shape[1], "vector": [v.tolist() for v in extra]}))
     ctx.run_id = "run_test3"
+    ctx.config.themes.refit = True  # 12 new units would be placed without a re-fit (see test_themes_incremental)
     stats = stage.run(ctx)
     third = store.read("themes", "run_id = ?", ["run_test3"])
     leaf3 = third[third.kind.isin(["guided", "discovered"])]

@@ -199,7 +199,9 @@ def test_load_units_gives_the_stored_vectors_in_unit_order(ctx, store):
     units = write_corpus(store, texts, vecs)
     frame, matrix = stage.load_units(ctx, ["article", "comment"], "test-embedder")
     assert frame.unit_id.tolist() == sorted(units.unit_id) and "vector" not in frame.columns
-    assert matrix.dtype == np.float32 and np.array_equal(matrix, vecs[np.argsort(units.unit_id.to_numpy())])
+    # vectors are stored as float16 (issue 12): the matrix is exactly their float32 value
+    expected = vecs[np.argsort(units.unit_id.to_numpy())].astype(np.float16).astype(np.float32)
+    assert matrix.dtype == np.float32 and np.array_equal(matrix, expected)
     assert frame.text.tolist() == [texts[i] for i in np.argsort(units.unit_id.to_numpy())]
 
 

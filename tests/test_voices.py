@@ -179,6 +179,7 @@ def test_stage_is_idempotent_and_replaces_other_extractors_units(ctx, shared_ext
 
     # units of an older extractor are replaced when the article is read by a new one
     ctx.store.con.execute("UPDATE units SET segmenter_id = 'voices.old' WHERE kind = 'quote'")
+    ctx.store.con.execute("UPDATE voices_read SET extractor_id = 'voices.old'")  # an older extractor read it
     ctx.store.delete("units", "kind = 'quote' AND position > 0")
     third = stage.run(ctx)
     assert third["articles_read"] == 1 and third["voices_written"] == 3
@@ -254,3 +255,24 @@ def test_only_quote_units_of_another_extractor_on_the_articles_read_are_replaced
     monkeypatch.setattr(stage, "BATCH_SIZE", 1)
     assert stage.run(ctx)["articles_read"] == 2
     assert sorted(ctx.store.read("units")["unit_id"]) == ["q2", "q2new", "s0"]
+
+
+def test_articles_without_voices_are_recorded_and_not_read_again(ctx, monkeypatch):
+    ctx.store.upsert("articles", pd.DataFrame([
+        {"article_id": f"a{i}", "title": "T", "body": "Nothing quoted here."} for i in range(3)]))
+    calls = []
+
+    class Counting(_Flaky):
+        def extract(self, bodies):
+            calls.append(len(bodies))
+            return super().extract(bodies)
+
+    monkeypatch.setattr(stage, "build_extractor", lambda ctx: Counting())
+    assert stage.run(ctx)["articles_read"] == 3 and ctx.store.count("units", "kind = 'quote'") == 0
+    read = ctx.store.read("voices_read").sort_values("article_id")
+    assert read.article_id.tolist() == ["a0", "a1", "a2"] and (read.n_voices == 0).all()
+    assert (read.extractor_id == "voices.flaky").all()
+    calls.clear()
+    assert stage.run(ctx)["articles_read"] == 0 and calls == []
+    ctx.store.upsert("articles", pd.DataFrame([{"article_id": "a3", "title": "T", "body": "New, nothing quoted."}]))
+    assert stage.run(ctx)["articles_read"] == 1 and calls == [1]

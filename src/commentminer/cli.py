@@ -36,6 +36,8 @@ FastOpt = Annotated[Optional[bool], typer.Option(
     "--fast/--exact",
     help="--fast: the int8 model graph (sets [embed] precision = \"int8\"; faster, vectors and sentiment move a "
          "little, see benchmarks/README.md); --exact: the fp32 graph. Default: [embed] precision.")]
+RefitOpt = Annotated[bool, typer.Option(
+    "--refit", help="Re-fit the themes instead of placing new units into the last run's themes (sets [themes] refit).")]
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders to read (folders: files matching [ingest] patterns).")]
 
 
@@ -68,10 +70,11 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for report.html and exports/.")],
     config: ConfigOpt = None, set_: SetOpt = None,
     db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store (default: OUT/commentminer.duckdb).")] = None,
-    quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False, fast: FastOpt = None,
+    quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False, fast: FastOpt = None, refit: RefitOpt = False,
 ) -> None:
     """The one-shot main job: ingest PATHS, analyse them, and write the report into OUT."""
     cfg = _load(config, set_, quiet, fast)
+    cfg.themes.refit = cfg.themes.refit or refit
     if pseudonymise:
         cfg.report.pseudonymise = True
     result = api.run(paths, out=out, config=cfg, db=db, log=_quiet if quiet else _log)
@@ -140,9 +143,10 @@ def scrape(
 
 @app.command()
 def analyse(config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False,
-            fast: FastOpt = None) -> None:
+            fast: FastOpt = None, refit: RefitOpt = False) -> None:
     """Split sentences, find quoted voices, embed, score sentiment, resolve regions and find themes."""
     cfg = _load(config, set_, quiet, fast)
+    cfg.themes.refit = cfg.themes.refit or refit
     run_id = api.analyse(config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
     if not quiet:
         _log(api.format_timings(api.run_stats(run_id, db=_db(cfg, db), config=cfg)["timings"]))

@@ -118,6 +118,9 @@ class ThemesConfig(_Section):
     summary_sentences: int = Field(3, ge=0, le=10)
     match_threshold: float = Field(0.8, ge=0, le=1)
     parent_fanout: int = Field(3, ge=0)
+    refit: bool = False
+    refit_other_rise: float = Field(0.15, ge=0, le=1)
+    refit_unseen_share: float = Field(0.2, ge=0, le=1)
 
 
 class SentimentConfig(_Section):

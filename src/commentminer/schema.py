@@ -116,7 +116,7 @@ EMBEDDINGS = _table(
     ("text_hash", "VARCHAR"),
     ("model_id", "VARCHAR"),
     ("dim", "INTEGER"),
-    ("vector", "FLOAT[]"),         # L2-normalised
+    ("vector", "BLOB"),            # L2-normalised, float16: `dim` little-endian halves (store/vectors.py)
 )
 
 # Other heads of the embedding model's pass, cached like vectors: the sentiment branch's logits of a text, so the
@@ -265,9 +265,37 @@ CRAWL_URLS = _table(
     ("fetched_at", "TIMESTAMP"),
 )
 
+# How each run's themes came about: a full fit, or new units placed into an earlier fit's themes (incremental).
+THEME_RUNS = _table(
+    "theme_runs", ("run_id",),
+    ("run_id", "VARCHAR"),
+    ("mode", "VARCHAR"),           # "full" | "incremental"
+    ("fit_run_id", "VARCHAR"),     # the run whose full fit these themes come from (itself when mode = full)
+    ("previous_run_id", "VARCHAR"),  # the themed run before this one (what "grew" compares to), null if none
+    ("fit_key", "VARCHAR"),        # hash of the fit's settings ([themes] minus refit keys, guided file, model)
+    ("model_id", "VARCHAR"),       # embedding model of the vectors themed
+    ("n_units", "INTEGER"),        # units themed in this run
+    ("units_at_fit", "INTEGER"),   # units the full fit saw
+    ("unseen_units", "INTEGER"),   # units added or removed since that fit (0 after a full fit)
+    ("new_units", "INTEGER"),      # units this run placed without a fit (incremental), else units new since the last run
+    ("other_share_fit", "DOUBLE"), # share of units in "other" after the full fit
+    ("other_share_new", "DOUBLE"), # share of this run's new units in "other" (incremental; null after a full fit)
+    ("reason", "VARCHAR"),         # why a full fit ran ("first fit", "--refit", ...) or "no refit needed"
+    ("created_at", "TIMESTAMP"),
+)
+
+# Articles the voices extractor has read (with or without voices found), so a re-run skips them.
+VOICES_READ = _table(
+    "voices_read", ("article_id", "extractor_id"),
+    ("article_id", "VARCHAR"),
+    ("extractor_id", "VARCHAR"),
+    ("n_voices", "INTEGER"),
+    ("read_at", "TIMESTAMP"),
+)
+
 ALL_TABLES: tuple[Table, ...] = (
     SOURCES, SOURCE_PARSES, ARTICLES, COMMENTS, UNITS, EMBEDDINGS, ENCODER_OUTPUTS, THEMES, UNIT_THEMES, SENTIMENT, REGIONS, RUNS, ERRORS,
-    THEME_REGISTRY, THEME_CHANGES,
+    THEME_REGISTRY, THEME_CHANGES, THEME_RUNS, VOICES_READ,
     CRAWLS, CRAWL_URLS,
 )
 TABLES: dict[str, Table] = {t.name: t for t in ALL_TABLES}

@@ -17,6 +17,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..store import Store
+from ..store.vectors import stack
 from .svg import INK, MUTED, _clip, chart_priority, el, svg
 
 MAX_POINTS = 3000          # points drawn; more units are sampled (read at call time so tests can lower it)
@@ -99,7 +100,7 @@ def theme_map(units: pd.DataFrame, cap: int | None = None, width: int = 760, hei
     total = len(units)
     if total == 0:
         return None, "No stored embeddings for this run's themed sentences, so there is no theme map."
-    xy = pca_2d(np.vstack([np.asarray(v, dtype=np.float64) for v in units["vector"]]))
+    xy = pca_2d(stack(units["vector"]).astype(np.float64))  # float16 BLOBs as stored (store/vectors.py)
     rows = units.drop(columns=["vector"]).to_dict("records")
     keep = sample_ids([r["unit_id"] for r in rows], cap) if total > cap else None
     sizes = units.groupby("theme_id").size()

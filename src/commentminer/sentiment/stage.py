@@ -25,6 +25,7 @@ import pandas as pd
 from .. import registry
 from ..context import StageContext
 from ..errors import ConfigError
+from ..store.vectors import iter_vector_chunks
 from .base import label_for
 
 BATCH_SIZE = 2000
@@ -52,54 +53,51 @@ def embedding_model_id(ctx: StageContext) -> str:
     return build_embedder(ctx).model_id
 
 
-def _pending(ctx: StageContext, backend_id: str, model_id: str | None, branch: bool = False) -> pd.DataFrame:
-    """Units with no score from this backend (with their stored vector when `model_id` is given, or with the
-    logits the embed stage stored for this backend when `branch`)."""
+def _pending_sql(backend_id: str, model_id: str | None, branch: bool = False) -> tuple[str, list]:
+    """SQL (and params) of the units with no score from this backend: unit_id, text, and the unit's stored vector
+    (`model_id` given) or the logits the embed stage stored for this backend (`branch`) as column "vector"."""
     missing = """NOT EXISTS (SELECT 1 FROM sentiment s WHERE s.target_kind = 'unit' AND s.target_id = u.unit_id
                              AND s.backend_id = ?)"""
     if branch:
-        return ctx.store.query(
-            f"""
-            SELECT u.unit_id, u.text, o.output AS logits FROM units u
-            LEFT JOIN encoder_outputs o ON o.text_hash = u.text_hash AND o.output_id = ?
-            WHERE {missing} ORDER BY u.unit_id
-            """,
-            [backend_id, backend_id],
-        )
+        return (f"""SELECT u.unit_id, u.text, o.output AS vector FROM units u
+                    LEFT JOIN encoder_outputs o ON o.text_hash = u.text_hash AND o.output_id = ?
+                    WHERE {missing} ORDER BY u.unit_id""", [backend_id, backend_id])
     if model_id is None:
-        return ctx.store.query(f"SELECT unit_id, text FROM units u WHERE {missing} ORDER BY unit_id", [backend_id])
-    return ctx.store.query(
-        f"""
-        SELECT u.unit_id, u.text, e.vector FROM units u
-        LEFT JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ?
-        WHERE {missing} ORDER BY u.unit_id
-        """,
-        [model_id, backend_id],
-    )
+        return (f"SELECT u.unit_id, u.text, NULL::FLOAT[] AS vector FROM units u WHERE {missing} ORDER BY u.unit_id",
+                [backend_id])
+    return (f"""SELECT u.unit_id, u.text, e.vector FROM units u
+                LEFT JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ?
+                WHERE {missing} ORDER BY u.unit_id""", [model_id, backend_id])
 
 
 def run(ctx: StageContext) -> dict:
-    """Score units without a score from this backend, then (re)aggregate every comment's score."""
+    """Score units without a score from this backend, then (re)aggregate every comment's score.
+
+    Pending units are read in chunks of BATCH_SIZE with their vectors / logits as one contiguous matrix per
+    chunk (store.vectors.iter_vector_chunks), each chunk scored and written before the next is read.
+    """
     model = build_model(ctx)
     backend_id = model.backend_id
     needs_vectors = bool(getattr(model, "needs_embeddings", False))
     model_id = embedding_model_id(ctx) if needs_vectors else None
     branch = bool(getattr(model, "encoder_branch", False))
-    pending = _pending(ctx, backend_id, model_id, branch)
-    from_branch = int(pending["logits"].notna().sum()) if branch else 0
-    without_vector = 0
-    if needs_vectors:
-        has_vector = pending["vector"].notna().to_numpy()
-        without_vector = int((~has_vector).sum())
-        pending = pending[has_vector]
-    for batch in ctx.batches(pending, BATCH_SIZE, desc="sentiment", unit="sentence"):
+    sql, params = _pending_sql(backend_id, model_id, branch)
+    total = int(ctx.store.con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0])
+    scored = from_branch = without_vector = 0
+    bar = ctx.progress(iter_vector_chunks(ctx.store, sql, params, chunk_rows=BATCH_SIZE),
+                       total=-(-total // BATCH_SIZE), desc="sentiment", unit="batch")
+    for batch, matrix, has in bar:
         texts = batch["text"].tolist()
         if needs_vectors:
-            scores = model.score(texts, vectors=np.stack([np.asarray(v, dtype=np.float32) for v in batch["vector"]]))
+            without_vector += int((~has).sum())
+            batch, texts = batch[has], [t for t, h in zip(texts, has) if h]
+            scores = model.score(texts, vectors=matrix) if len(texts) else []
         elif branch:
-            scores = _score_branch(model, texts, batch["logits"])
+            from_branch += int(has.sum())
+            scores = _score_branch(model, texts, matrix, has)
         else:
             scores = model.score(texts)
+        scored += len(scores)
         ctx.store.upsert("sentiment", pd.DataFrame({
             "target_kind": "unit",
             "target_id": batch["unit_id"].to_numpy(),
@@ -111,7 +109,7 @@ def run(ctx: StageContext) -> dict:
     threshold = float(getattr(model, "neutral_threshold", ctx.config.sentiment.neutral_threshold))
     comments = aggregate_comments(ctx, backend_id, threshold)
     ctx.store.upsert("sentiment", comments)
-    stats = {"units_scored": len(pending), "comments_scored": len(comments), "backend_id": backend_id}
+    stats = {"units_scored": scored, "comments_scored": len(comments), "backend_id": backend_id}
     if needs_vectors:
         stats.update(units_without_vector=without_vector, embedding_model_id=model_id)
     if branch:
@@ -119,14 +117,13 @@ def run(ctx: StageContext) -> dict:
     return stats
 
 
-def _score_branch(model, texts: list[str], logits: pd.Series) -> list:
-    """Scores from the logits the embed stage stored; texts without them are run through the model here."""
-    stored = logits.notna().to_numpy()
+def _score_branch(model, texts: list[str], logits: np.ndarray, stored: np.ndarray) -> list:
+    """Scores from the logits the embed stage stored (`logits`: one row per True in `stored`); texts without
+    them are run through the model here."""
     scores: list = [None] * len(texts)
     if stored.any():
         rows = np.flatnonzero(stored)
-        matrix = np.stack([np.asarray(logits.iloc[i], dtype=np.float32) for i in rows])
-        for i, score in zip(rows, model.score_logits([texts[i] for i in rows], matrix)):
+        for i, score in zip(rows, model.score_logits([texts[i] for i in rows], logits)):
             scores[i] = score
     if not stored.all():
         rows = np.flatnonzero(~stored)

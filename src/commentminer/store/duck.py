@@ -12,8 +12,9 @@ import pandas as pd
 
 from ..errors import StoreError
 from ..schema import ALL_TABLES, TABLES, Table
+from .vectors import FLOAT16_COLUMNS, float16_array, float16_blobs
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: embeddings.vector is a float16 BLOB (was FLOAT[]); older stores are converted on open
 
 
 class Store:
@@ -54,10 +55,35 @@ class Store:
             raise StoreError(
                 f"{self.path}: written by a newer commentminer (schema {row[0]} > {SCHEMA_VERSION}); upgrade commentminer"
             )
+        self._convert_to_float16()
         for table in ALL_TABLES:
             self.con.execute(table.ddl())
             self._add_missing_columns(table)
         self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+    def _convert_to_float16(self) -> None:
+        """Schema 2 -> 3: vectors stored as FLOAT[] lists become float16 BLOBs (store/vectors.py), chunk by chunk.
+
+        The old table is renamed first and dropped last, so a conversion killed midway resumes on the next open.
+        """
+        from .vectors import FLOAT16_COLUMNS, iter_vector_chunks
+
+        for name, column in FLOAT16_COLUMNS.items():
+            old = f"{name}_float32_old"
+            found = self.con.execute(
+                "SELECT table_name, data_type FROM information_schema.columns WHERE table_name IN (?, ?) "
+                "AND column_name = ?", [name, old, column]).fetchall()
+            types = dict(found)
+            if old not in types and types.get(name, "BLOB") == "BLOB":
+                continue
+            if old not in types:
+                self.con.execute(f"ALTER TABLE {name} RENAME TO {old}")
+            self.con.execute(TABLES[name].ddl())
+            for frame, matrix, has in iter_vector_chunks(self, f"SELECT * FROM {old}", vector_column=column):
+                kept = frame[has]
+                self.upsert_vectors(name, {c: kept[c].to_numpy() for c in kept.columns}, column, matrix)
+                self.upsert(name, frame[~has])
+            self.con.execute(f"DROP TABLE {old}")
 
     def _add_missing_columns(self, table: Table) -> None:
         """Additive migration: columns the schema gained since the store was written are added (as nulls)."""
@@ -101,24 +127,30 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
-    def upsert(self, table: str, frame: pd.DataFrame) -> int:
+    def upsert(self, table: str, frame: pd.DataFrame, transaction: bool = True) -> int:
         """Insert or replace rows by primary key.
 
         `frame` may leave out nullable columns (they are written as null), but a column the table does not have,
-        or a missing primary-key column, is an error: a typo never silently drops data.
+        or a missing primary-key column, is an error: a typo never silently drops data. `transaction=False` when
+        the caller already holds a transaction.
         """
         spec = _table(table)
         if frame is None or frame.empty:
             return 0
         _check_columns(spec, frame.columns)
         frame = frame.reindex(columns=spec.column_names).drop_duplicates(subset=list(spec.primary_key), keep="last")
+        vector_column = FLOAT16_COLUMNS.get(table)
+        if vector_column in frame.columns:  # vectors given one per row (lists, arrays) are stored as float16
+            frame = frame.assign(**{vector_column: float16_blobs(frame[vector_column])})
         self.con.register("_incoming", frame)
+        sql = (f"INSERT OR REPLACE INTO {table} ({', '.join(spec.column_names)}) "
+               f"SELECT {', '.join(spec.column_names)} FROM _incoming")
         try:
-            with self.transaction():
-                self.con.execute(
-                    f"INSERT OR REPLACE INTO {table} ({', '.join(spec.column_names)}) "
-                    f"SELECT {', '.join(spec.column_names)} FROM _incoming"
-                )
+            if transaction:
+                with self.transaction():
+                    self.con.execute(sql)
+            else:
+                self.con.execute(sql)
         finally:
             self.con.unregister("_incoming")
         return len(frame)
@@ -142,7 +174,10 @@ class Store:
         if n == 0:
             return 0
         arrays = {name: pa.array(value) if np.ndim(value) else pa.array([value] * n) for name, value in columns.items()}
-        arrays[vector_column] = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
+        if FLOAT16_COLUMNS.get(table) == vector_column:
+            arrays[vector_column] = float16_array(matrix)
+        else:
+            arrays[vector_column] = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
         self.con.register("_incoming_vectors", pa.table(arrays))
         types = dict(spec.columns)
         select = ", ".join(f"CAST({name} AS {types[name]})" for name in names)

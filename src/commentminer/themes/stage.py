@@ -20,6 +20,7 @@ from .. import registry
 from ..context import StageContext
 from ..errors import CommentminerError
 from ..ids import sha256_text
+from ..store.vectors import stack, vector_matrix  # vectors read from their buffers (float16 BLOBs), not per row
 from .base import OUTLIER_THEME
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import group_leaves
@@ -77,8 +78,8 @@ def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str) -> tuple
     Raises CommentminerError when some units have no vector for `model_id` (themes on a subset would silently
     undercount).
 
-    The rows come back as one Arrow table: the vectors are the list column's flat values buffer reshaped to
-    (n, dim) (no Python object per row), the other columns go to pandas as `Store.query` would give them.
+    The rows come back as one Arrow table: the vectors are the BLOB column's data buffer viewed as (n, dim)
+    (store.vectors.vector_matrix; no Python object per row), the other columns go to pandas as `Store.query` would.
     """
     sql = (
         "SELECT u.unit_id, u.kind, u.text, u.comment_id, u.speaker, c.name AS commenter_name, "
@@ -97,29 +98,10 @@ def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str) -> tuple
             f"themes: {missing} of {len(table)} units have no embedding for model '{model_id}'; "
             "run the embed stage first"
         )
-    frame = con.from_arrow(table.drop_columns(["vector"])).df()
-    return frame, vector_matrix(column) if len(table) else None
-
-
-def vector_matrix(column) -> np.ndarray:
-    """(n, dim) float32 matrix of an Arrow list / fixed-size-list column without nulls, from its values buffer.
-
-    Raises CommentminerError when the vectors do not all have the same length.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    chunks = [c for c in chunks if len(c)]
-    if not chunks:
-        return np.zeros((0, 0), np.float32)
-    lengths = np.concatenate([np.asarray(pc.list_value_length(c)) for c in chunks])
-    if lengths.min() != lengths.max():
-        raise CommentminerError(f"themes: stored vectors differ in length ({lengths.min()} to {lengths.max()})")
-    values = [c.flatten() for c in chunks]  # respects each chunk's offsets and slicing
-    flat = np.concatenate([np.asarray(v.to_numpy(zero_copy_only=False), dtype=np.float32) for v in values]) \
-        if len(values) > 1 else np.asarray(values[0].to_numpy(zero_copy_only=False), dtype=np.float32)
-    return flat.reshape(len(lengths), int(lengths[0]))
+    vectors = vector_matrix(column) if len(table) else None
+    table = table.drop_columns(["vector"])
+    del column  # the float16 BLOBs are decoded: free them before pandas copies the other columns
+    return con.from_arrow(table).df(), vectors
 
 
 # The stage's steps, shown as one progress bar (ctx.progress) when [run] progress is on.
@@ -149,7 +131,8 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
     """Fit themes on the stored units and write this run's rows (see the module docstring).
 
     Returns stats: units, themes (guided + discovered), guided/discovered/parent counts, guided_units,
-    other_share (share of units in "other"), strategy (of the discovered themes), changes, model ids.
+    other_share (share of units in "other"), strategy (of the discovered themes), changes, model ids, and from
+    incremental.py: mode ("full" | "incremental"), new_units, grew (themes with more units than last run).
     """
     if not ctx.run_id:
         raise CommentminerError("themes: no run id in the stage context (themes are stored per run)")
@@ -160,11 +143,20 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
     _clear_run(ctx)
     if n_units == 0:  # nothing to theme is not an error (e.g. an empty ingest); still clear stale rows
         return {"units": 0, "themes": 0, "outlier_share": 0.0, "strategy": "empty"}
+    # Incremental by default (incremental.py): new units go into the last fit's themes unless a re-fit is due.
+    from .incremental import place_new_units, record_full_fit
+
+    model_id = model_id or embedding_model_id(ctx, kinds)
+    placed = place_new_units(ctx, cfg, guided, model_id)
+    if placed.stats is not None:
+        return placed.stats
     steps = _Steps(ctx)
     try:
-        return _run(ctx, cfg, guided, model_id, steps)
+        stats = _run(ctx, cfg, guided, model_id, steps)
     finally:
         steps.close()
+    stats.update(record_full_fit(ctx, cfg, guided, model_id, stats, placed.reason))
+    return stats
 
 
 def _run(ctx: StageContext, cfg, guided: list, model_id: str | None, steps: _Steps) -> dict:
@@ -192,7 +184,8 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str | None, steps: _Ste
     tagger = SpacyTagger(cfg.label_pos_model).preload() if cfg.label_pos_model else None
     rest = np.flatnonzero(local == OUTLIER_THEME)
     model = registry.resolve("themes", cfg.backend).from_config(cfg)
-    rest_vectors = vectors[rest] if len(rest) else np.zeros((0, 0), np.float32)
+    # no copy when no unit went to a guided theme (a copy of every vector is 1.5 GB at a million units)
+    rest_vectors = vectors if len(rest) == len(vectors) else vectors[rest] if len(rest) else np.zeros((0, 0), np.float32)
     if hasattr(model, "cluster"):  # the partition alone: this stage labels the final themes itself
         fit = model.cluster(rest_vectors, progress=ctx.progress)
     else:
@@ -293,7 +286,7 @@ def seed_vectors(ctx: StageContext, guided: list, model_id: str) -> list[np.ndar
         f"SELECT text_hash, vector FROM embeddings WHERE model_id = ? AND text_hash IN ({_placeholders(texts)})",
         [model_id, *hashes.values()],
     )
-    found = {h: np.asarray(v, np.float32) for h, v in zip(cached.text_hash, cached.vector)}
+    found = dict(zip(cached.text_hash, stack(cached.vector)))
     missing = [t for t in texts if hashes[t] not in found]
     if missing:
         from ..embed.stage import build_embedder

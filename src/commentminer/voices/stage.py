@@ -5,12 +5,14 @@ char_start/char_end into articles.body, speaker/role/place, and segmenter_id = t
 stage then resolves each quote unit's place, so quoted voices count towards regions like signed comments.
 
 Incremental like the segment stage: an article that already has quote units from the current extractor is
-skipped; quote units of another extractor id are replaced when the article is re-read. An article in which no
-voice is found leaves no unit behind, so it is read again on the next run; that costs little because only
-paragraphs with a reporting verb ("said", "told", ...) reach the parser.
+skipped; quote units of another extractor id are replaced when the article is re-read. Every article read is
+recorded in `voices_read` (with the number of voices found), so one in which no voice is found is not read again
+either (and a re-run with no new article does not load the extractor's spaCy pipeline).
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 import pandas as pd
 
@@ -21,8 +23,8 @@ from ..ids import content_id, sha256_text
 from ..schema import UNITS
 from .base import Voice
 
-READS = ("articles", "units")
-WRITES = ("units",)
+READS = ("articles", "units", "voices_read")
+WRITES = ("units", "voices_read")
 BATCH_SIZE = 50  # articles per write
 
 
@@ -39,9 +41,10 @@ def _pending_articles(ctx: StageContext, extractor_id: str) -> pd.DataFrame:
         SELECT a.article_id, a.uri, a.body FROM articles a
         WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.article_id = a.article_id AND u.kind = 'quote'
                           AND u.segmenter_id = ?)
+          AND NOT EXISTS (SELECT 1 FROM voices_read r WHERE r.article_id = a.article_id AND r.extractor_id = ?)
         ORDER BY a.article_id
         """,
-        [extractor_id],
+        [extractor_id, extractor_id],
     )
 
 
@@ -117,6 +120,10 @@ def run(ctx: StageContext) -> dict:
                              "AND article_id IN (SELECT unnest(?::VARCHAR[]))",
                              [extractor_id, batch["article_id"].tolist()])
         ctx.store.upsert("units", pd.DataFrame(rows, columns=UNITS.column_names))
+        ctx.store.upsert("voices_read", pd.DataFrame({
+            "article_id": batch["article_id"].to_numpy(), "extractor_id": extractor_id,
+            "n_voices": [sum(1 for row in rows if row["article_id"] == a) for a in batch["article_id"]],
+            "read_at": datetime.now(timezone.utc).replace(tzinfo=None)}))
         n_voices += len(rows)
     return {
         "articles_read": len(articles),
