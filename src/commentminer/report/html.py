@@ -16,7 +16,9 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from . import charts_regions, svg
+from ..aggregate.tables import UNRESOLVED
+from ..schema import UK_REGIONS
+from . import bidi, charts_regions, svg
 from .views import time_views
 
 MAX_QUOTE_CHARS = 320      # quotes longer than this are cut at a word boundary and end with "…"
@@ -57,8 +59,9 @@ def render_report(data: ReportData) -> str:
         autoescape=select_autoescape(["html", "j2"], default=True, default_for_string=True),
         undefined=StrictUndefined,   # a typo in the template fails loudly instead of rendering blanks
         trim_blocks=True, lstrip_blocks=True,
+        finalize=bidi.finalize,      # user text with right-to-left overrides is isolated in <bdi>
     )
-    env.filters.update(score=fmt_score, pct=fmt_pct, num=fmt_num, day=fmt_date, clip=clip)
+    env.filters.update(score=fmt_score, pct=fmt_pct, num=fmt_num, day=fmt_date, clip=clip, plain=bidi.plain)
     return env.get_template("report.html.j2").render(**context(data))
 
 
@@ -77,6 +80,8 @@ def context(data: ReportData) -> dict[str, Any]:
     tree, other = theme_tree(themes)
     leaves = [t for t in themes if t["kind"] != "parent"]
     regions = records(data.regions)
+    resolved = [r for r in regions if r["region"] != UNRESOLVED]
+    uk_only = all(r["region"] in UK_REGIONS for r in resolved)
     articles, articles_hidden = capped(data.articles)
     quarantined, quarantined_hidden = capped(data.quarantined)
     unresolved, unresolved_hidden = capped(data.unresolved)
@@ -95,7 +100,12 @@ def context(data: ReportData) -> dict[str, Any]:
         "theme_chart": svg.theme_shares_chart([{**t, "label": t["title"]} for t in leaves]) if leaves else None,
         "regions": regions,
         "region_chart": svg.region_chart(regions, data.min_commenters) if regions else None,
-        "region_tiles": charts_regions.region_tile_map(regions, data.min_commenters) if regions else None,
+        # the UK tile map only when every resolved region is a UK one (an extra_gazetteer may add others)
+        "region_tiles": charts_regions.region_tile_map(regions, data.min_commenters) if resolved and uk_only
+        else None,
+        # no place resolved (e.g. a non-UK corpus): the region sections collapse to one sentence
+        "regions_resolved": bool(resolved),
+        "n_unresolved_comments": sum(int(r["n_comments"] or 0) for r in regions if r["region"] == UNRESOLVED),
         "article_views": data.article_views, "article_views_hidden": data.article_views_hidden,
         # articles with a section in "Comments by article": theme quotes and the Articles table link there
         "article_anchors": {a["article_id"] for a in data.article_views},

@@ -22,6 +22,7 @@ from .articles import article_views, theme_titles
 from .brief import build_brief
 from .exports import config_toml, manifest, write_csvs, write_parquets
 from .pseudonyms import Pseudonyms
+from .tables import with_comment_themes
 from .views import build_views
 from .html import ReportData, records, render_report
 
@@ -54,7 +55,7 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     regions = agg.region_sentiment(store, sentiment_backend, resolver_id, acfg.min_commenters,
                                    acfg.bootstrap_resamples, acfg.bootstrap_seed)
     articles = agg.article_sentiment(store, sentiment_backend)
-    comments = agg.comments_table(store, sentiment_backend, resolver_id)
+    comments = with_comment_themes(agg.comments_table(store, sentiment_backend, resolver_id), store, run_id)
     units = agg.units_table(store, run_id, sentiment_backend)
     pseudonyms = Pseudonyms.build(comments, units) if cfg.pseudonymise or cfg.pseudonymise_exports else None
     tables = {
