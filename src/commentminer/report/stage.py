@@ -20,6 +20,7 @@ from ..context import StageContext
 from ..errors import StoreError
 from .articles import article_views, theme_titles
 from .brief import build_brief
+from .findings import growth
 from .exports import config_toml, manifest, write_csvs, write_parquets
 from .pseudonyms import Pseudonyms
 from .tables import with_comment_themes
@@ -112,6 +113,8 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
         period_name=cfg.theme_period,
         views=build_views(store, run_id, table, shown),
     )
+    titled = [{**row, "title": row.get("name") or row["label"]} for row in records(data.themes)]
+    data.growth, data.new_themes = growth(store, run_id, titled, acfg.min_commenters)
     data.article_views, data.article_views_hidden = article_views(
         store, run_id, sentiment_backend, resolver_id,
         theme_titles(data.themes), pseudonyms=shown)
