@@ -225,3 +225,40 @@ def test_new_charts_draw_in_the_browser(store, tmp_path):
     assert sum(t.endswith("over time by quarter") for t in titles) == 3
     for chart in page.charts:
         assert chart["width"] > 0 and chart["height"] > 0 and chart["drawn"] == chart["shapes"] > 0, chart
+
+
+@pytest.mark.parametrize("periods, name, expected", [
+    (["2011-Q1", "2011-Q4", "2012-Q1"], "quarter", ["2011-Q1", "2011-Q2", "2011-Q3", "2011-Q4", "2012-Q1"]),
+    (["2011-11", "2012-02"], "month", ["2011-11", "2011-12", "2012-01", "2012-02"]),
+    (["2009", "2012"], "year", ["2009", "2010", "2011", "2012"]),
+    ([], "quarter", []),
+])
+def test_period_range_keeps_empty_periods_on_the_axis(periods, name, expected):
+    assert charts_grid.period_range(periods, name) == expected
+
+
+def test_over_time_axis_leaves_a_gap_for_an_empty_period():
+    rows = [{"theme_id": 0, "period": p, "n_units": 3, "share_units": 0.5, "mean_score": 0.1, "mean_low": 0.0,
+             "mean_high": 0.2, "too_few": False} for p in ("2011-Q1", "2011-Q3", "2011-Q4")]
+    view = charts_grid.time_charts([{"theme_id": 0, "title": "t", "kind": "discovered", "n_units": 9}], rows,
+                                   "quarter")[0]
+    chart = str(view["chart"])
+    assert "2011-Q2" in chart                                           # the empty quarter keeps its place
+    # points: 3 periods x 2 panels; joining lines: only Q3-Q4 in each panel (none across the empty Q2)
+    assert chart.count('class="point"') == 6
+    assert chart.count(f'stroke="{charts_grid.POSITIVE}" stroke-width="1.5"/>') == 2
+
+
+def test_undated_corpus_says_so_once(store, tmp_path):
+    from commentminer.config import load_config
+    from commentminer.context import StageContext
+    from commentminer.report.stage import write_report
+    from fixtures.report_store import RUN_ID, build_report_store
+
+    build_report_store(store)
+    store.query("UPDATE articles SET published = NULL")
+    store.query("UPDATE comments SET published = NULL")
+    config = load_config(overrides=["run.progress=false", "aggregate.min_commenters=2"])
+    html = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path)["report"].read_text("utf-8")
+    assert html.count("This corpus is undated") == 1 and "Undated" not in html and "undated" not in html.replace(
+        "This corpus is undated", "")

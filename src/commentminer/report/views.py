@@ -45,5 +45,12 @@ def build_views(store: Store, run_id: str, table: dict, pseudonyms: Pseudonyms |
 
 
 def time_views(themes: list[dict], periods: list[dict], period_name: str) -> dict[str, Any]:
-    """{"time": [{title, chart, undated}], "undated_label": "Undated"} for the top themes."""
-    return {"time": time_charts(themes, periods, period_name), "undated_label": UNDATED}
+    """{"time": [{title, chart, undated}] for the top themes, "undated_label": "Undated", "undated_units" and
+    "themed_units": themed units with no date / in all (leaf themes; the over-time section says it once),
+    "dated": whether any unit has a date}."""
+    leaves = {t["theme_id"] for t in themes if t.get("kind") not in ("parent",)}
+    rows = [p for p in periods if p["theme_id"] in leaves]
+    undated = sum(int(p["n_units"] or 0) for p in rows if p["period"] == UNDATED)
+    dated = any(p["period"] != UNDATED for p in rows)
+    return {"time": time_charts(themes, periods, period_name) if dated else [], "undated_label": UNDATED,
+            "undated_units": undated, "themed_units": sum(int(p["n_units"] or 0) for p in rows), "dated": dated}
