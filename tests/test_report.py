@@ -28,7 +28,7 @@ def written(store, tmp_path):
 def test_outputs_are_returned_and_written(written):
     outputs, html = written
     tables = ("comments", "themes", "regions", "articles", "units", "unit_themes", "sentiment", "places", "aggregates")
-    assert set(outputs) == {"report", "brief", "manifest", "run_config"} | {
+    assert set(outputs) == {"report", "brief", "brief_xlsx", "manifest", "run_config"} | {
         f"{name}_{fmt}" for name in tables for fmt in ("csv", "parquet")}
     assert all(path.is_file() and path.stat().st_size > 0 for path in outputs.values())
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")

@@ -133,8 +133,9 @@ def _regional(regions: Sequence[dict], min_commenters: int) -> list[dict[str, st
     if not any(r.get("region") != UNRESOLVED for r in regions):
         return []
     if len(compared) < 2:
-        return [{"text": f"Too few commenters to compare regions: {len(compared)} region(s) reach "
-                         f"{min_commenters} distinct commenters.", "href": "#regions"}]
+        reach = "no region reaches" if not compared else "only 1 region reaches"
+        return [{"text": f"Regions cannot be compared: {reach} {min_commenters} distinct commenters.",
+                 "href": "#regions"}]
     low = min(compared, key=lambda r: (r["mean_score"], r["region"]))
     high = max(compared, key=lambda r: (r["mean_score"], r["region"]))
     if float(low["ci_high"]) < float(high["ci_low"]):

@@ -52,8 +52,7 @@ class ReportData:
     views: dict[str, Any] = field(default_factory=dict)   # report.views.build_views
     article_views: list[dict[str, Any]] = field(default_factory=list)   # report.articles.article_views
     article_views_hidden: int = 0
-    growth: list[dict[str, Any]] = field(default_factory=list)      # findings.growth: grown / shrunk themes
-    new_themes: list[dict[str, Any]] = field(default_factory=list)  # findings.growth: themes new in this run
+    findings: list[dict[str, str]] | None = None   # findings.key_findings (None: computed here, no run history)
 
 
 def render_report(data: ReportData) -> str:
@@ -91,11 +90,9 @@ def context(data: ReportData) -> dict[str, Any]:
     unresolved, unresolved_hidden = capped(data.unresolved)
     run = dict(data.run)
     run["config_pretty"] = _pretty_json(run.get("config_json"))
-    titles = {t["theme_id"]: t["title"] for t in themes}
     return {
-        "findings": key_findings(themes, regions, data.overview, data.min_commenters,
-                                 [{**g, "title": titles.get(g["theme_id"], g["title"])} for g in data.growth],
-                                 [{**t, "title": titles.get(t["theme_id"], t["title"])} for t in data.new_themes]),
+        "findings": data.findings if data.findings is not None
+        else key_findings(themes, regions, data.overview, data.min_commenters),
         "run": run,
         "overview": data.overview,
         "themes": themes,
