@@ -61,7 +61,7 @@ def test_theme_map_has_one_point_per_themed_unit(report):
     assert section.count('class="chart"') == 1 and "<title>Theme map of sentences</title>" in section
     assert section.count('class="point"') == N_UNITS
     assert f"showing all {N_UNITS} themed sentences" in section
-    assert "principal component 1" in section and "other themes / no theme" in section
+    assert "principal component 1" in section and "other themes / no theme" in section   # few units: PCA
     assert "appointment booking" in section and "surgery funding" in section   # legend
 
 
@@ -262,3 +262,28 @@ def test_undated_corpus_says_so_once(store, tmp_path):
     html = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path)["report"].read_text("utf-8")
     assert html.count("This corpus is undated") == 1 and "Undated" not in html and "undated" not in html.replace(
         "This corpus is undated", "")
+
+
+def test_theme_map_lays_out_larger_corpora_by_umap_with_labels_at_theme_centres(store):
+    from fixtures.benchmarks import load_benchmark
+
+    load_benchmark("report").build_store(store, 200)               # 416 units, 12 leaf themes under 3 parents
+    units = charts_map.map_units(store, "run_bench")
+    chart, caption = charts_map.theme_map(units)
+    again, _ = charts_map.theme_map(units)
+    assert "laid out by UMAP" in caption and "UMAP 1 of the sentence embeddings" in chart
+    assert chart == again                                           # fixed seed: the same layout every time
+    points = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="3.5" fill="([^"]+)"', chart)
+    assert len(points) == len(units)
+    labels = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*class="theme-label"[^>]*>([^<]+)</text>', chart)
+    assert len(labels) == min(charts_map.MAX_LABELS, 12)
+    assert len(re.findall(r'class="parent-label"', chart)) == 3     # "group a", "group b", "group c"
+    # each coloured theme's label sits at the median of its own points
+    colour_of = dict(re.findall(r'r="5" fill="([^"]+)"\s*/?>\s*<text[^>]*>([^<]+)</text>', chart))
+    for x, y, label in labels:
+        own = [(float(px), float(py)) for px, py, fill in points if colour_of.get(fill) == label]
+        if own:
+            assert abs(float(x) - float(np.median([p[0] for p in own]))) < 1
+            assert abs(float(y) - float(np.median([p[1] for p in own]))) < 1
+    pca_chart, pca_caption = charts_map.theme_map(units, method="pca")
+    assert "principal components" in pca_caption and "UMAP" not in pca_chart

@@ -144,6 +144,7 @@ class ReportConfig(_Section):
     theme_period: Literal["month", "quarter", "year"] = "quarter"
     pseudonymise: bool = False
     pseudonymise_exports: bool = False
+    theme_map: Literal["umap", "pca"] = "umap"
 
 
 class Config(_Section):

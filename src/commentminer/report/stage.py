@@ -120,7 +120,7 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
         periods=periods,
         changes=hide("changes", agg.theme_changes(store, run_id)),
         period_name=cfg.theme_period,
-        views=build_views(store, run_id, table, shown),
+        views=build_views(store, run_id, table, shown, cfg.theme_map),
     )
     data.findings = findings
     data.article_views, data.article_views_hidden = article_views(

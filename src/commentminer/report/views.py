@@ -27,12 +27,15 @@ def _map_pseudonym(pseudonyms: Pseudonyms):
     return pseudonym
 
 
-def build_views(store: Store, run_id: str, table: dict, pseudonyms: Pseudonyms | None = None) -> dict[str, Any]:
+def build_views(store: Store, run_id: str, table: dict, pseudonyms: Pseudonyms | None = None,
+                map_method: str = "umap") -> dict[str, Any]:
     """{"theme_map", "theme_map_caption", "heatmap", "heatmap_cells"}; `table`: sentiment_table keyword
-    arguments (sentiment_backend, resolver_id, min_commenters, resamples, seed)."""
+    arguments (sentiment_backend, resolver_id, min_commenters, resamples, seed); `map_method`: [report]
+    theme_map ("umap" or "pca")."""
     pseudonym = _map_pseudonym(pseudonyms) if pseudonyms is not None else None
     text = pseudonyms.text if pseudonyms is not None else None
-    chart, caption = charts_map.theme_map(charts_map.map_units(store, run_id), pseudonym=pseudonym, text=text)
+    chart, caption = charts_map.theme_map(charts_map.map_units(store, run_id), pseudonym=pseudonym, text=text,
+                                          method=map_method)
     cells = agg.sentiment_table(store, run_id, by=("theme", "region"), **table)
     cell_rows = [{k: (None if v != v else v) for k, v in row.items()}   # NaN -> None
                  for row in cells[["theme_id", "theme", "region", "n_commenters", "mean_score", "too_few"]]
