@@ -13,7 +13,7 @@ import pytest
 import commentminer as cm
 from commentminer import api
 from commentminer.config import load_config, resolve_data_path
-from commentminer.errors import InputError, ModelMissingError
+from commentminer.errors import InputError, ModelMissingError, StoreError
 from commentminer.store import Store
 from fixtures.report_store import RUN_ID, build_report_store
 
@@ -39,9 +39,13 @@ def test_public_functions_stay_callable_after_their_subpackages_are_imported(db,
         outputs = cm.report(tmp_path / "out", db=db, run_id=RUN_ID,
                             config=load_config(overrides=["run.progress=false"]))
         assert outputs["report"].is_file()
+        quiet = load_config(overrides=["run.progress=false"])
         with pytest.raises(InputError):  # a missing file: the function runs (and says so), not "module not callable"
-            cm.ingest([tmp_path / "nothing-here.csv"], db=tmp_path / "x.duckdb",
-                      config=load_config(overrides=["run.progress=false"]))
+            cm.ingest([tmp_path / "nothing-here.csv"], db=tmp_path / "x.duckdb", config=quiet)
+        with pytest.raises(InputError):
+            cm.run([tmp_path / "nothing-here.csv"], out=tmp_path / "run-out", config=quiet)
+        with pytest.raises(StoreError):  # a store with no articles: analyse runs and says what to do
+            cm.analyse(db=tmp_path / "x.duckdb", config=quiet)
     # the subpackages are still reachable under the same names
     import commentminer.report.html as report_html
     assert report_html.render_report is cm.report.html.render_report

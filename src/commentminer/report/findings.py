@@ -115,7 +115,8 @@ def _extremes(leaves: Sequence[dict], min_commenters: int) -> list[dict[str, str
             apart = [t for t in others if float(t["mean_high"]) < float(theme["mean_low"])]
         if not apart:
             continue
-        scope = "every other theme" if len(apart) == len(others) else f"{len(apart)} of the {len(others)} other themes"
+        scope = ("every other theme with enough commenters" if len(apart) == len(others)
+                 else f"{len(apart)} of the {len(others)} other themes with enough commenters")
         out.append({"text": f"Most {word}: {_q(theme['title'])}, mean sentence sentiment "
                             f"{_score(float(theme['mean_score']))}{_interval(theme['mean_low'], theme['mean_high'])}, "
                             f"clearly {side} {scope} (their intervals do not overlap).",
