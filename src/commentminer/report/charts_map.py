@@ -26,6 +26,7 @@ from .svg import INK, MUTED, _clip, chart_priority, el, svg
 MAX_POINTS = 3000          # points drawn; more units are sampled (read at call time so tests can lower it)
 UMAP_MIN_POINTS = 300      # fewer sampled units: PCA (UMAP needs enough neighbours to mean anything)
 UMAP_SEED = 42
+UMAP_EPOCHS = 200          # layout epochs (UMAP's default for small data is 500; 200 is settled for a 2-D picture)
 MAX_LABELS = 20            # theme labels drawn at theme centres (coloured themes first, then the largest)
 TOP_THEMES = 7             # themes with their own colour; the rest share "other themes"
 MAX_HOVER_CHARS = 240
@@ -83,16 +84,21 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
 
 def umap_2d(vectors: np.ndarray, seed: int = UMAP_SEED) -> np.ndarray:
     """(n, 2) coordinates from UMAP (cosine metric, 15 neighbours, fixed random_state: the same input gives the
-    same layout)."""
+    same layout). As in the themes stage, UMAP gets the exact cosine neighbour graph (no pynndescent, whose numba
+    kernels would compile in every process) and its own kernels come from numba's disk cache (themes/jit.py)."""
     import warnings
 
-    import umap
+    from ..themes.clustering import cosine_knn
+    from ..themes.jit import umap_class
 
     x = np.asarray(vectors, dtype=np.float32)
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, len(x) - 1), min_dist=0.1, metric="cosine",
-                        random_state=seed, n_jobs=1, low_memory=True)
+    n_neighbors = min(15, len(x) - 1)
+    knn = cosine_knn(x, n_neighbors)
+    UMAP = umap_class()
     with warnings.catch_warnings():   # "n_jobs overridden by random_state" and friends: expected, not news
         warnings.simplefilter("ignore")
+        reducer = UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=0.1, metric="cosine", random_state=seed,
+                       low_memory=False, precomputed_knn=(*knn, None), n_epochs=UMAP_EPOCHS)
         return np.asarray(reducer.fit_transform(x), dtype=np.float64)
 
 
