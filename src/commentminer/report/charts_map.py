@@ -194,16 +194,31 @@ def theme_map(units: pd.DataFrame, cap: int | None = None, width: int = 760, hei
 def _centre_labels(units: pd.DataFrame, xy: np.ndarray, colours: dict, sizes: pd.Series,
                    pos: Callable[[np.ndarray], tuple[float, float]]) -> list[Markup]:
     """Theme labels at the median point of their units (coloured themes first, then the largest, at most
-    MAX_LABELS), and parent labels at the median of their children's units; white halo so they read over dots."""
+    MAX_LABELS), and parent labels at the median of their children's units; white halo so they read over dots.
+    A label that would overlap one placed before it moves down or up a line at a time (parents are placed first)."""
     out: list[Markup] = []
     halo = {"stroke": "#FFFFFF", "stroke_width": 3, "paint_order": "stroke", "text_anchor": "middle"}
+    placed: list[tuple[float, float, float, float]] = []
+
+    def free_spot(x: float, y: float, text: str, size: int) -> float:
+        """y moved down/up in steps of one line until the label's box overlaps no label placed before it."""
+        half_w, h = 0.3 * size * len(text), size + 2
+        for shift in [0] + [s * k * h for k in range(1, 12) for s in (1, -1)]:
+            box = (x - half_w, y + shift - h, x + half_w, y + shift)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                placed.append(box)
+                return y + shift
+        placed.append((x - half_w, y - h, x + half_w, y))
+        return y
     if "parent_id" in units:
         parents = units.dropna(subset=["parent_id"])
         for parent_id, members in parents.groupby("parent_id", sort=True):
             if not isinstance(members["parent"].iloc[0], str):
                 continue
             x, y = pos(np.median(xy[members.index.to_numpy()], axis=0))
-            out.append(el("text", _clip(str(members["parent"].iloc[0]), 30), x=x, y=y - 14, font_size=15,
+            label = _clip(str(members["parent"].iloc[0]), 30)
+            y = free_spot(x, y - 14, label, 15)
+            out.append(el("text", label, x=x, y=y, font_size=15,
                           font_weight="bold", fill=MUTED, fill_opacity=0.8, class_="parent-label", **halo))
     names = dict(zip(units["theme_id"], units["theme"]))
     kinds = dict(zip(units["theme_id"], units["theme_kind"]))
@@ -212,6 +227,8 @@ def _centre_labels(units: pd.DataFrame, xy: np.ndarray, colours: dict, sizes: pd
     for theme_id in ranked[:MAX_LABELS]:
         index = np.flatnonzero(units["theme_id"].to_numpy() == theme_id)
         x, y = pos(np.median(xy[index], axis=0))
-        out.append(el("text", _clip(str(names.get(theme_id)), 28), x=x, y=y, font_size=12, font_weight="bold",
+        label = _clip(str(names.get(theme_id)), 28)
+        y = free_spot(x, y, label, 12)
+        out.append(el("text", label, x=x, y=y, font_size=12, font_weight="bold",
                       fill=colours.get(theme_id, INK), class_="theme-label", **halo))
     return out
