@@ -278,12 +278,18 @@ def test_theme_map_lays_out_larger_corpora_by_umap_with_labels_at_theme_centres(
     labels = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*class="theme-label"[^>]*>([^<]+)</text>', chart)
     assert len(labels) == min(charts_map.MAX_LABELS, 12)
     assert len(re.findall(r'class="parent-label"', chart)) == 3     # "group a", "group b", "group c"
-    # each coloured theme's label sits at the median of its own points
+    # each coloured theme's label sits at the median of its own points (moved whole lines up or down only
+    # when it would overlap a label placed before it), and no two labels overlap
     colour_of = dict(re.findall(r'r="5" fill="([^"]+)"\s*/?>\s*<text[^>]*>([^<]+)</text>', chart))
+    line = 12 + 2
     for x, y, label in labels:
         own = [(float(px), float(py)) for px, py, fill in points if colour_of.get(fill) == label]
         if own:
             assert abs(float(x) - float(np.median([p[0] for p in own]))) < 1
-            assert abs(float(y) - float(np.median([p[1] for p in own]))) < 1
+            shift = float(y) - float(np.median([p[1] for p in own]))
+            assert abs(shift / line - round(shift / line)) < 0.1
+    boxes = [(float(x) - 3.6 * len(t), float(y) - line, float(x) + 3.6 * len(t), float(y)) for x, y, t in labels]
+    assert not any(a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+                   for i, a in enumerate(boxes) for b in boxes[i + 1:])
     pca_chart, pca_caption = charts_map.theme_map(units, method="pca")
     assert "principal components" in pca_caption and "UMAP" not in pca_chart

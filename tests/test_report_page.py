@@ -85,3 +85,15 @@ def test_filter_text_is_never_run(hostile_report):
         assert page.evaluate("() => typeof window.__pwned") == "undefined" and page.cm_errors == []
         page.goto(page.url.split("#")[0] + "#theme-0")
         assert page.evaluate("() => document.getElementById('theme-0').open") is True   # links open their card
+
+
+def test_tapping_a_chart_mark_shows_its_label(large_report):
+    with browser_page(large_report, PHONE) as page:
+        point = page.locator("#theme-map svg.chart circle.point").first
+        expected = point.locator("title").text_content()
+        point.scroll_into_view_if_needed()
+        point.click(force=True)
+        assert page.is_visible("#tip") and page.text_content("#tip") == expected
+        page.click("h1")
+        assert not page.is_visible("#tip")
+        assert page.cm_errors == []
