@@ -17,21 +17,23 @@ def comment_themes(store: Store, run_id: str) -> pd.DataFrame:
     """comment_id, themes ("label; label", most of the comment's units first), theme_ids (list of int)."""
     frame = store.query(
         """
-        SELECT u.comment_id, t.theme_id, coalesce(nullif(t.name, ''), t.label) AS theme, count(*) AS n
-        FROM units u
-        JOIN unit_themes ut ON ut.unit_id = u.unit_id AND ut.run_id = ?
-        JOIN themes t ON t.run_id = ut.run_id AND t.theme_id = ut.theme_id
-        WHERE u.kind = 'comment' AND u.comment_id IS NOT NULL
-        GROUP BY u.comment_id, t.theme_id, theme
-        ORDER BY u.comment_id, n DESC, t.theme_id = -1, t.theme_id
+        WITH per_theme AS (
+            SELECT u.comment_id, t.theme_id, coalesce(nullif(t.name, ''), t.label) AS theme, count(*) AS n
+            FROM units u
+            JOIN unit_themes ut ON ut.unit_id = u.unit_id AND ut.run_id = ?
+            JOIN themes t ON t.run_id = ut.run_id AND t.theme_id = ut.theme_id
+            WHERE u.kind = 'comment' AND u.comment_id IS NOT NULL
+            GROUP BY u.comment_id, t.theme_id, theme
+        )
+        SELECT comment_id,
+               string_agg(theme, ? ORDER BY n DESC, theme_id = -1, theme_id) AS themes,
+               list(theme_id ORDER BY n DESC, theme_id = -1, theme_id) AS theme_ids
+        FROM per_theme GROUP BY comment_id ORDER BY comment_id
         """,
-        [run_id],
+        [run_id, THEME_SEPARATOR],
     )
-    rows = []
-    for comment_id, group in frame.groupby("comment_id", sort=False):
-        rows.append({"comment_id": comment_id, "themes": THEME_SEPARATOR.join(str(t) for t in group["theme"]),
-                     "theme_ids": [int(t) for t in group["theme_id"]]})
-    return pd.DataFrame(rows, columns=["comment_id", "themes", "theme_ids"])
+    frame["theme_ids"] = [[int(t) for t in ids] for ids in frame["theme_ids"]]
+    return frame[["comment_id", "themes", "theme_ids"]]
 
 
 def with_comment_themes(comments: pd.DataFrame, store: Store, run_id: str) -> pd.DataFrame:
