@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from ..ids import sha256_bytes
 from ..schema import UK_REGIONS
 from .base import Resolution
+from .extra import read_extra_gazetteer
 from .normalise import (
     AMBIGUOUS_AREAS,
     NON_PLACE_WORDS,
@@ -252,7 +253,8 @@ class GazetteerResolver:
             key = normalise_place(row["alias"])
             index.setdefault(key, {})[("alias", target.region)] = Entry(target.name, "alias", target.region)
         if self.extra is not None:
-            user = read_extra_gazetteer(self.extra, self._read_extra())
+            user = read_extra_gazetteer(self.extra, self._read_extra(),
+                                        lambda place, region: Entry(place, "alias", region))
             for key, entry in user.items():  # the user's table wins over a packaged place of the same name
                 index[key] = {("alias", entry.region): entry}
             self._extra_keys = frozenset(user)
@@ -448,33 +450,3 @@ class GazetteerResolver:
             confidence *= QUALIFIED_FACTOR
         return _resolution(entry, confidence, match.via, ambiguous=homonym)
 
-
-EXTRA_COLUMNS = ("place", "region")
-
-
-def read_extra_gazetteer(path: Path, data: bytes) -> dict[str, Entry]:
-    """A user's place table ([regions] extra_gazetteer): a UTF-8 CSV with a header row `place,region` (further
-    columns ignored), one place per row, e.g. "Lyon,Auvergne-Rhône-Alpes". Regions are free text, so any country
-    can be mapped. normalised place -> Entry (kind "alias": it wins over every packaged kind). A missing column,
-    an empty cell or one place given two regions is a ConfigError naming the file and row."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: [regions] extra_gazetteer is not UTF-8 text") from None
-    reader = csv.DictReader(io.StringIO(text))
-    columns = [c.strip().lower() for c in reader.fieldnames or []]
-    if not set(EXTRA_COLUMNS) <= set(columns):
-        raise ConfigError(f"{path}: [regions] extra_gazetteer needs a header row with columns place,region "
-                          f"(found: {', '.join(columns) or 'nothing'})")
-    reader.fieldnames = columns
-    entries: dict[str, Entry] = {}
-    for line, row in enumerate(reader, start=2):
-        place, region = (row.get("place") or "").strip(), (row.get("region") or "").strip()
-        if not place or not region:
-            raise ConfigError(f"{path}: row {line}: place and region must both be given")
-        key = normalise_place(place)
-        if key in entries and entries[key].region != region:
-            raise ConfigError(f"{path}: row {line}: {place!r} is given two regions "
-                              f"({entries[key].region!r} and {region!r})")
-        entries[key] = Entry(place, "alias", region)
-    return entries
