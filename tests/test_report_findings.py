@@ -80,3 +80,11 @@ def test_changes_since_the_previous_run(store):
     assert "New since the previous run: “brand new” (9 commenters)." in texts
     assert "Grew since the previous run: “grew” (20 → 35 commenters)." in texts
     assert "Shrank since the previous run: “shrank” (30 → 12 commenters)." in texts
+
+
+def test_a_negative_best_theme_is_the_least_negative_not_the_most_positive():
+    themes = [_theme(1, "carbon", 30, -0.40, -0.45, -0.35), _theme(2, "Canada", 30, -0.18, -0.21, -0.15)]
+    texts = [f["text"] for f in key_findings(themes, [], {"n_commenters": 60}, 5)]
+    assert any(t.startswith("Most negative: “carbon”") for t in texts)
+    assert any(t.startswith("Least negative: “Canada”") for t in texts)
+    assert not any(t.startswith("Most positive") for t in texts)

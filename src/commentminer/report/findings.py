@@ -107,7 +107,10 @@ def _extremes(leaves: Sequence[dict], min_commenters: int) -> list[dict[str, str
     out = []
     lowest = min(scored, key=lambda t: (t["mean_score"], t["theme_id"]))
     highest = max(scored, key=lambda t: (t["mean_score"], -t["theme_id"]))
-    for theme, word, side in ((lowest, "negative", "below"), (highest, "positive", "above")):
+    # "Most positive" for a theme whose mean is below zero would mislead: it is the least negative one
+    low_word = "Most negative" if lowest["mean_score"] < 0 else "Least positive"
+    high_word = "Most positive" if highest["mean_score"] > 0 else "Least negative"
+    for theme, word, side in ((lowest, low_word, "below"), (highest, high_word, "above")):
         others = [t for t in scored if t is not theme]
         if side == "below":
             apart = [t for t in others if float(t["mean_low"]) > float(theme["mean_high"])]
@@ -117,7 +120,7 @@ def _extremes(leaves: Sequence[dict], min_commenters: int) -> list[dict[str, str
             continue
         scope = ("every other theme with enough commenters" if len(apart) == len(others)
                  else f"{len(apart)} of the {len(others)} other themes with enough commenters")
-        out.append({"text": f"Most {word}: {_q(theme['title'])}, mean sentence sentiment "
+        out.append({"text": f"{word}: {_q(theme['title'])}, mean sentence sentiment "
                             f"{_score(float(theme['mean_score']))}{_interval(theme['mean_low'], theme['mean_high'])}, "
                             f"clearly {side} {scope} (their intervals do not overlap).",
                     "href": f"#theme-{theme['theme_id']}"})
