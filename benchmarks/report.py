@@ -4,13 +4,16 @@ Builds a synthetic DuckDB store with N comments in bulk upserts (N/50 articles, 
 3 article sentences and a quoted voice per article, 384-d random L2-normalised embeddings, 12 leaf themes under 3
 parent themes plus the "other" theme, unit_themes with 3 representative quotes per theme, vader.v1 sentiment for
 every unit and comment, regions for every comment spread over the 12 UK regions with 8% unresolved, dates over
-two years), then times `write_report` (report.html, brief.md and exports) and prints a Markdown table: n comments,
-seconds, report.html MB, brief.md KB, exports MB, each with its ratio to a baseline run at N=1,000.
+two years), then times `write_report` (report.html, brief.md, brief.xlsx and exports) and prints a Markdown
+table: n comments, seconds, report.html MB, brief.md KB, exports MB, each with its ratio to a baseline run at
+N=1,000, and the page height in CSS pixels as first shown (cards and articles collapsed) in headless Chromium at
+1400 px wide ("–" without Chromium/playwright, or with --no-browser).
 
-Target (issue 6): 10,000 comments report in seconds, not minutes, with report.html under 15 MB.
+Targets: 10,000 comments report in seconds, not minutes, with report.html under 15 MB (issue 6); the page for
+12,000 comments under about 15,000 px collapsed (issue 15).
 
-    .venv/bin/python benchmarks/report.py                   # N = 1,000 (baseline) and 10,000
-    .venv/bin/python benchmarks/report.py --sizes 1000 10000 30000
+    .venv/bin/python benchmarks/report.py                   # N = 1,000 (baseline), 10,000 and 100,000
+    .venv/bin/python benchmarks/report.py --sizes 10000 30000
     .venv/bin/python benchmarks/report.py --sizes 200 --baseline 100    # a smoke run (seconds)
 """
 
@@ -159,7 +162,34 @@ def measure(n_comments: int, workdir: Path, seed: int = 0) -> dict:
         seconds = time.perf_counter() - t1
     return {"n": n_comments, "build_s": built, "seconds": seconds,
             "html_mb": outputs["report"].stat().st_size / 1e6, "brief_kb": outputs["brief"].stat().st_size / 1e3,
-            "exports_mb": _size(out / "exports") / 1e6}
+            "exports_mb": _size(out / "exports") / 1e6, "report": outputs["report"]}
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def page_height(report: Path, width: int = 1400) -> int | None:
+    """The report's height in CSS pixels as first shown (collapsed) in headless Chromium at `width`; None when
+    Chromium or playwright is missing."""
+    import importlib.util
+    import os
+
+    executable = Path(os.environ.get("COMMENTMINER_CHROMIUM") or CHROMIUM)
+    if importlib.util.find_spec("playwright") is None or not executable.is_file():
+        return None
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="cm-chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=str(executable), headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+            viewport={"width": width, "height": 900})
+        try:
+            page = context.new_page()
+            page.goto(report.resolve().as_uri(), wait_until="load", timeout=120_000)
+            return int(page.evaluate("() => document.documentElement.scrollHeight"))
+        finally:
+            context.close()
 
 
 def table(results: list[dict], baseline: dict) -> str:
@@ -167,30 +197,35 @@ def table(results: list[dict], baseline: dict) -> str:
         return f"{row[key] / baseline[key]:.1f}×" if baseline[key] else "–"
 
     lines = ["| comments | report s | vs base | report.html MB | vs base | brief.md KB | vs base | exports MB | vs base |"
-             " store build s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             " store build s | page px collapsed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in [baseline] + results:
+        height = f"{row['height_px']:,}" if row.get("height_px") else "–"
         lines.append(f"| {row['n']:,} | {row['seconds']:.1f} | {ratio(row, 'seconds')} | {row['html_mb']:.2f} | "
                      f"{ratio(row, 'html_mb')} | {row['brief_kb']:.1f} | {ratio(row, 'brief_kb')} | "
-                     f"{row['exports_mb']:.2f} | {ratio(row, 'exports_mb')} | {row['build_s']:.1f} |")
+                     f"{row['exports_mb']:.2f} | {ratio(row, 'exports_mb')} | {row['build_s']:.1f} | {height} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000], help="numbers of comments to time")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000],
+                        help="numbers of comments to time")
+    parser.add_argument("--no-browser", action="store_true", help="skip the page-height measurement")
     parser.add_argument("--baseline", type=int, default=1_000, help="the size the ratios compare with")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cm-bench-report-") as tmp:
         work = Path(tmp)
         base = measure(args.baseline, work, args.seed)
+        base["height_px"] = None if args.no_browser else page_height(base["report"])
         print(f"# baseline {args.baseline:,}: {base['seconds']:.1f} s", file=sys.stderr)
         results = []
         for n in args.sizes:
             if n == args.baseline:
                 continue
             results.append(measure(n, work, args.seed))
+            results[-1]["height_px"] = None if args.no_browser else page_height(results[-1]["report"])
             print(f"# {n:,}: {results[-1]['seconds']:.1f} s", file=sys.stderr)
     print(table(results, base))
     return 0

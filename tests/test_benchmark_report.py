@@ -13,7 +13,7 @@ def _load():
 
 def test_report_benchmark_smoke(capsys):
     bench = _load()
-    assert bench.main(["--sizes", "60", "--baseline", "30"]) == 0
+    assert bench.main(["--sizes", "60", "--baseline", "30", "--no-browser"]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.startswith("| ")]
     assert lines[0].startswith("| comments | report s | vs base | report.html MB")
@@ -29,3 +29,15 @@ def test_synthetic_store_has_what_the_report_reads(store):
     vec = stack(store.query("SELECT vector FROM embeddings LIMIT 1")["vector"])[0]  # float16 BLOB (issue 12)
     assert len(vec) == 384 and abs(float(vec @ vec) - 1) < 1e-3
     assert store.query("SELECT count(DISTINCT region) AS n FROM regions")["n"][0] >= 10
+
+
+def test_page_height_column_is_measured_when_chromium_is_there(capsys):
+    from fixtures.browser import require_browser
+
+    require_browser()
+    bench = _load()
+    assert bench.main(["--sizes", "40", "--baseline", "20"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert rows[0].rstrip().endswith("| page px collapsed |")
+    heights = [row.split("|")[-2].strip() for row in rows[2:]]
+    assert all(h.replace(",", "").isdigit() and int(h.replace(",", "")) > 1000 for h in heights), heights

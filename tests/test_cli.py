@@ -151,7 +151,7 @@ def test_fast_and_exact_pick_the_graph_precision(monkeypatch, tmp_path, flag, pr
 
     seen = {}
 
-    def fake_run(paths, out, config, db, log):
+    def fake_run(paths, out, config, db, log, **ingest_options):
         seen["precision"] = config.embed.precision
         return api.RunResult("run_x", tmp_path / "s.duckdb", {"report": tmp_path / "r", "brief": tmp_path / "b"},
                              {"timings": TIMINGS})

@@ -121,7 +121,7 @@ def test_seeds_report_opens_cleanly_in_chromium(runs, tmp_path):
     first, _, _ = runs
     page = open_report(first.outputs["report"], tmp_path / "report-seeds.png")
     assert page.console_errors == [] and page.page_errors == [] and page.requests == [page.url]
-    assert page.pwned == "undefined" and page.active["scripts"] == 0 and page.active["handlers"] == []
+    assert page.pwned == "undefined" and page.active["scripts"] == 1 and page.active["handlers"] == []
     assert "Val Denton" in page.text
     html = first.outputs["report"].read_text(encoding="utf-8")
     assert len(page.charts) == html.count('class="chart"') >= 3

@@ -220,3 +220,41 @@ def test_bad_alias_target_is_an_error(tmp_path):
     aliases.write_text("alias,target,note\nNowhere,Atlantis,bad\n", encoding="utf-8")
     with pytest.raises(ValueError, match="Atlantis"):
         GazetteerResolver(table=table, aliases=aliases).resolve("Onlytown")
+
+
+def test_extra_gazetteer_maps_the_users_places_to_their_regions(tmp_path):
+    from commentminer.errors import ConfigError
+    from commentminer.regions.gazetteer import GazetteerResolver
+
+    table = tmp_path / "my_places.csv"
+    table.write_text("place,region\nLyon,Auvergne-Rhône-Alpes\nFrance,France\nLeeds,Elsewhere\n", encoding="utf-8")
+    resolver = GazetteerResolver(extra=table)
+    assert resolver.resolve("Lyon").region == "Auvergne-Rhône-Alpes"
+    assert resolver.resolve("Lyon, France").region == "Auvergne-Rhône-Alpes"   # the user's "France" is a place
+    assert resolver.resolve("Leeds").region == "Elsewhere"                      # the user's table wins
+    assert resolver.resolve("Bristol").region == "South West"                   # the packaged table still works
+    assert resolver.resolver_id != GazetteerResolver().resolver_id
+    bad = tmp_path / "bad.csv"
+    bad.write_text("town,area\nLyon,X\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.csv: .*place,region"):
+        GazetteerResolver(extra=bad).resolve("Lyon")
+    with pytest.raises(ConfigError, match=r"missing.csv: cannot read \[regions\] extra_gazetteer"):
+        GazetteerResolver(extra=tmp_path / "missing.csv").resolve("Lyon")
+
+
+def test_regions_stage_reads_extra_gazetteer_from_config(ctx, tmp_path):
+    import pandas as pd
+
+    from commentminer.regions.stage import run as run_regions
+    from commentminer.schema import TABLES
+
+    table = tmp_path / "places.csv"
+    table.write_text("place,region\nToulouse,Occitanie\n", encoding="utf-8")
+    ctx.config.regions.extra_gazetteer = str(table)
+    ctx.store.upsert("comments", pd.DataFrame([{c: None for c in TABLES["comments"].column_names}
+                                               | {"comment_id": "c1", "article_id": "a1", "position": 0,
+                                                  "text": "x", "place": "Toulouse", "withheld": False}],
+                                              columns=TABLES["comments"].column_names))
+    run_regions(ctx)
+    row = ctx.store.query("SELECT region FROM regions WHERE subject_id = 'c1'")
+    assert row["region"].tolist() == ["Occitanie"]

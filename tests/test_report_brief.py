@@ -36,9 +36,13 @@ def test_brief_has_one_section_per_theme_with_aggregate_numbers(store, tmp_path)
     outputs = _write(store, tmp_path)
     brief = outputs["brief"].read_text(encoding="utf-8")
     sections = _sections(brief)
-    # leaf themes only, most distinct commenters first ("other" is counted in the introduction)
-    assert list(sections) == ["1. surgery funding", "2. appointment booking"]
+    # executive summary first, then leaf themes (no parents in this store), most distinct commenters first,
+    # then how to read it ("other" is counted in the introduction)
+    assert list(sections) == ["Executive summary", "1. surgery funding", "2. appointment booking",
+                              "How to read this brief"]
     assert "2 sentences fit no theme" in brief
+    summary = sections["Executive summary"]
+    assert "“surgery funding”: 3 distinct commenters" in summary and "Of 6 scored comments, 50%" in summary
     overall = agg.sentiment_table(store, RUN_ID, by=("theme",), kinds=("article", "comment", "quote"),
                                   sentiment_backend=SENTIMENT_BACKEND, resolver_id=RESOLVER, min_commenters=2)
     for title, theme_id in (("1. surgery funding", 1), ("2. appointment booking", 0)):
@@ -50,14 +54,37 @@ def test_brief_has_one_section_per_theme_with_aggregate_numbers(store, tmp_path)
         assert text.count("\n> — ") == 3                                  # three attributed quotes
     funding = sections["1. surgery funding"]
     assert "4 distinct commenters (3 comments, 4 sentences)" in funding   # Dr Jane Roe (quoted) counts
-    assert "- London: 1 commenter, 1 comment (too few to compare)" in funding
-    assert "- South West: 1 commenter, 0 comments (too few to compare)" in funding
-    assert "- Place not given or not recognised: 2 commenters, 2 comments" in funding
-    assert "> — Name and address withheld" in funding and "> — Dan Brown, Hackney" in funding
+    assert "London 1, South West 1; too few per region to compare." in funding
+    assert "not recognised" not in brief and "Unresolved" not in brief    # no filler lines
+    assert "> — a commenter\n" in funding and "> — Dan Brown, Hackney" in funding   # withheld: anonymous
     booking = sections["2. appointment booking"]
-    assert "- Yorkshire and The Humber: 2 commenters, 3 comments (mean sentiment +0.23)" in booking
+    assert "Yorkshire and The Humber 2 (mean +0.23)." in booking
     assert "> — Alice Smith, Leeds" in booking and "> — Bob Jones, Leeds" in booking
     assert "25% negative, 25% neutral, 50% positive" in booking
+
+
+def test_brief_groups_leaf_themes_under_their_parent(store, tmp_path):
+    build_report_store(store)
+    themes = store.read("themes", "run_id = ?", [RUN_ID])
+    parent = themes[themes.theme_id == 0].copy()
+    parent[["theme_id", "label", "kind", "n_commenters"]] = [7, "access to care", "parent", 5]
+    themes.loc[themes.theme_id.isin([0, 1]), "parent_id"] = 7
+    store.upsert("themes", pd.concat([themes, parent], ignore_index=True))
+    config = load_config(overrides=OVERRIDES)
+    brief = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path)["brief"].read_text("utf-8")
+    sections = _sections(brief)
+    assert list(sections) == ["Executive summary", "1. access to care", "How to read this brief"]
+    group = sections["1. access to care"]
+    assert "A group of 2 themes: 5 distinct commenters" in group
+    assert group.index("### 1.1 surgery funding") < group.index("### 1.2 appointment booking")
+
+
+def test_anonymous_commenters_are_a_commenter(store, tmp_path):
+    build_report_store(store)
+    store.query("UPDATE comments SET name = '619' WHERE comment_id = 'c2'")
+    config = load_config(overrides=OVERRIDES)
+    brief = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path)["brief"].read_text("utf-8")
+    assert "> — a commenter, Leeds" in brief and "619" not in brief
 
 
 def test_brief_quotes_from_articles_name_the_article(store, tmp_path):
@@ -68,7 +95,7 @@ def test_brief_quotes_from_articles_name_the_article(store, tmp_path):
                                                "probability": 0.9, "quote_rank": 0}]))
     config = load_config(overrides=OVERRIDES)
     brief = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path)["brief"].read_text("utf-8")
-    assert "> — Dr Jane Roe, Bristol, quoted in “Funding row &lt;b&gt;deepens&lt;/b&gt; &amp; spreads”" in brief
+    assert "> — Dr Jane Roe, Bristol, quoted in “Funding row \\<b\\>deepens\\</b\\> & spreads”" in brief
     assert "> — from the article “Surgery closures: what readers say”" in brief
 
 
@@ -89,11 +116,11 @@ def test_pseudonymise_replaces_every_name_and_keeps_places(store, tmp_path):
     brief = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path)["brief"].read_text("utf-8")
     for name in {c[3] for c in COMMENTS if c[3]} | {"Dr Jane Roe", "Alice", "Smith"}:
         assert name.lower() not in brief.lower(), name
-    for place in ("Leeds", "Bristol", "&lt;script&gt;alert\\(1\\)&lt;/script&gt;"):
+    for place in ("Leeds", "Bristol", "\\<script\\>alert(1)\\</script\\>"):
         assert place in brief
     # numbered by first appearance in comment order (a1: Alice, Bob; a2: Carol, Alice again, Dan), stable ids
     assert "> — Commenter 1, Leeds" in brief and "> — Commenter 2, Leeds" in brief
-    assert "> — Commenter 3, &lt;script&gt;" in brief and "Name and address withheld" in brief
+    assert "> — Commenter 3, \\<script\\>" in brief and "> — a commenter\n" in brief
     assert "I agree with Commenter 1: staff were kind." in brief
     assert "> — Speaker 1, Bristol, quoted in" in brief
     assert "pseudonymised" in brief
@@ -144,22 +171,27 @@ def test_brief_escapes_markdown_and_html_in_user_text(store, tmp_path):
     store.upsert("themes", themes)
     config = load_config(overrides=OVERRIDES)
     brief = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path)["brief"].read_text("utf-8")
-    assert "<script" not in brief and "<img" not in brief and "**bold**" not in brief and "](http" not in brief
-    assert "\\*\\*bold\\*\\* \\[link\\]\\(http://x\\) &lt;script&gt;" in brief
+    # every tag and link opener carries its escape (the rendered check below is the real test)
+    assert not re.search(r"(?<!\\)<(script|img)|(?<!\\)\]\(http", brief) and "**bold**" not in brief
+    assert "\\*\\*bold\\*\\* \\[link\\](http://x) \\<script\\>" in brief
     assert not re.search(r"^(# Heading|1\. list)", brief, flags=re.M)     # newlines are flattened
-    assert "**Summary.** 1\\. \\*\\*bold" in brief
+    assert "\n1\\. \\*\\*bold" in brief                                  # the summary opens its section
     markdown_it = pytest.importorskip("markdown_it")
     html = markdown_it.MarkdownIt("commonmark").render(brief)
     assert "<script" not in html and "<img" not in html and "<a " not in html and "<code>" not in html
     assert "<strong>bold</strong>" not in html and "<em>em</em>" not in html
     assert "**bold** [link](http://x) &lt;script&gt;" in html               # shown as the text it was
-    assert html.count("<h2>") == 2 and html.count("<h1>") == 1
+    assert html.count("<h2>") == 4 and html.count("<h1>") == 1          # summary, 2 themes, how to read
 
 
 def test_md_escape():
     assert md("a\nb\t c") == "a b c"
-    assert md("<b>x</b> & y") == "&lt;b&gt;x&lt;/b&gt; &amp; y"
-    assert md("2. item") == "2\\. item" and md("[x](y)") == "\\[x\\]\\(y\\)"
+    assert md("<b>x</b> & y") == "\\<b\\>x\\</b\\> & y"
+    assert md("2. item") == "2\\. item" and md("[x](y)") == "\\[x\\](y)" and md("- x") == "\\- x"
+    # only what Markdown acts on is escaped: no "Just think\\!", "Harley\\-Doyle" or "&amp;"
+    assert md("Just think! Harley-Doyle & sons (2012), snake_case") == \
+        "Just think! Harley-Doyle & sons (2012), snake_case"
+    assert md("&amp; _em_ *x* `c` ~~s~~") == "\\&amp; \\_em\\_ \\*x\\* \\`c\\` \\~\\~s\\~\\~"
     assert md(None) == ""
 
 
@@ -219,3 +251,26 @@ def test_run_config_round_trips_a_changed_config(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text(config_toml(config.model_dump(mode="json")), encoding="utf-8")
     assert load_config(path) == config
+
+
+def test_brief_workbook_holds_the_briefs_tables_as_text(store, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    build_report_store(store)
+    store.query("UPDATE units SET text = '=HYPERLINK(\"http://evil\",\"x\")' WHERE unit_id = 'u1'")
+    outputs = write_report(StageContext.create(store, load_config(overrides=OVERRIDES), run_id=RUN_ID),
+                           tmp_path / "out")
+    book = openpyxl.load_workbook(outputs["brief_xlsx"])
+    assert book.sheetnames == ["Summary", "Themes", "Regions", "Quotes"]
+    themes = [[c.value for c in row] for row in book["Themes"].iter_rows()]
+    header = themes[0]
+    by_theme = {row[header.index("theme")]: dict(zip(header, row)) for row in themes[1:]}
+    assert list(by_theme) == ["surgery funding", "appointment booking"]       # the brief's order
+    assert by_theme["surgery funding"]["distinct commenters"] == 4 and by_theme["surgery funding"]["sentences"] == 4
+    assert by_theme["appointment booking"]["positive share"] == pytest.approx(0.5)
+    quotes = book["Quotes"]
+    cell = next(c for row in quotes.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value)
+    assert cell.data_type == "s"                                             # text, not a live formula
+    who = [c.value for c in quotes["C"]][1:]
+    assert "a commenter" in who and "Alice Smith, Leeds" in who
+    assert "surgery funding" in book["Summary"]["A2"].value
+    assert any(r[1] == "Yorkshire and The Humber" for r in book["Regions"].iter_rows(values_only=True))

@@ -34,7 +34,8 @@ def browsed(tmp_path_factory):
 def test_no_hostile_content_runs(browsed):
     page, _ = browsed
     assert page.pwned == "undefined"
-    assert page.active == {"scripts": 0, "handlers": [], "js_urls": [], "embeds": 0}
+    # one script: the report's own filter script (inline, no src); nothing from user content
+    assert page.active == {"scripts": 1, "script_sources": [], "handlers": [], "js_urls": [], "embeds": 0}
 
 
 def test_hostile_content_is_shown_as_text(browsed):

@@ -61,7 +61,7 @@ def test_theme_map_has_one_point_per_themed_unit(report):
     assert section.count('class="chart"') == 1 and "<title>Theme map of sentences</title>" in section
     assert section.count('class="point"') == N_UNITS
     assert f"showing all {N_UNITS} themed sentences" in section
-    assert "principal component 1" in section and "other themes / no theme" in section
+    assert "principal component 1" in section and "other themes / no theme" in section   # few units: PCA
     assert "appointment booking" in section and "surgery funding" in section   # legend
 
 
@@ -225,3 +225,71 @@ def test_new_charts_draw_in_the_browser(store, tmp_path):
     assert sum(t.endswith("over time by quarter") for t in titles) == 3
     for chart in page.charts:
         assert chart["width"] > 0 and chart["height"] > 0 and chart["drawn"] == chart["shapes"] > 0, chart
+
+
+@pytest.mark.parametrize("periods, name, expected", [
+    (["2011-Q1", "2011-Q4", "2012-Q1"], "quarter", ["2011-Q1", "2011-Q2", "2011-Q3", "2011-Q4", "2012-Q1"]),
+    (["2011-11", "2012-02"], "month", ["2011-11", "2011-12", "2012-01", "2012-02"]),
+    (["2009", "2012"], "year", ["2009", "2010", "2011", "2012"]),
+    ([], "quarter", []),
+])
+def test_period_range_keeps_empty_periods_on_the_axis(periods, name, expected):
+    assert charts_grid.period_range(periods, name) == expected
+
+
+def test_over_time_axis_leaves_a_gap_for_an_empty_period():
+    rows = [{"theme_id": 0, "period": p, "n_units": 3, "share_units": 0.5, "mean_score": 0.1, "mean_low": 0.0,
+             "mean_high": 0.2, "too_few": False} for p in ("2011-Q1", "2011-Q3", "2011-Q4")]
+    view = charts_grid.time_charts([{"theme_id": 0, "title": "t", "kind": "discovered", "n_units": 9}], rows,
+                                   "quarter")[0]
+    chart = str(view["chart"])
+    assert "2011-Q2" in chart                                           # the empty quarter keeps its place
+    # points: 3 periods x 2 panels; joining lines: only Q3-Q4 in each panel (none across the empty Q2)
+    assert chart.count('class="point"') == 6
+    assert chart.count(f'stroke="{charts_grid.POSITIVE}" stroke-width="1.5"/>') == 2
+
+
+def test_undated_corpus_says_so_once(store, tmp_path):
+    from commentminer.config import load_config
+    from commentminer.context import StageContext
+    from commentminer.report.stage import write_report
+    from fixtures.report_store import RUN_ID, build_report_store
+
+    build_report_store(store)
+    store.query("UPDATE articles SET published = NULL")
+    store.query("UPDATE comments SET published = NULL")
+    config = load_config(overrides=["run.progress=false", "aggregate.min_commenters=2"])
+    html = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path)["report"].read_text("utf-8")
+    assert html.count("This corpus is undated") == 1 and "Undated" not in html and "undated" not in html.replace(
+        "This corpus is undated", "")
+
+
+def test_theme_map_lays_out_larger_corpora_by_umap_with_labels_at_theme_centres(store):
+    from fixtures.benchmarks import load_benchmark
+
+    load_benchmark("report").build_store(store, 200)               # 416 units, 12 leaf themes under 3 parents
+    units = charts_map.map_units(store, "run_bench")
+    chart, caption = charts_map.theme_map(units)
+    again, _ = charts_map.theme_map(units)
+    assert "laid out by UMAP" in caption and "UMAP 1 of the sentence embeddings" in chart
+    assert chart == again                                           # fixed seed: the same layout every time
+    points = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="3.5" fill="([^"]+)"', chart)
+    assert len(points) == len(units)
+    labels = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*class="theme-label"[^>]*>([^<]+)</text>', chart)
+    assert len(labels) == min(charts_map.MAX_LABELS, 12)
+    assert len(re.findall(r'class="parent-label"', chart)) == 3     # "group a", "group b", "group c"
+    # each coloured theme's label sits at the median of its own points (moved whole lines up or down only
+    # when it would overlap a label placed before it), and no two labels overlap
+    colour_of = dict(re.findall(r'r="5" fill="([^"]+)"\s*/?>\s*<text[^>]*>([^<]+)</text>', chart))
+    line = 12 + 2
+    for x, y, label in labels:
+        own = [(float(px), float(py)) for px, py, fill in points if colour_of.get(fill) == label]
+        if own:
+            assert abs(float(x) - float(np.median([p[0] for p in own]))) < 1
+            shift = float(y) - float(np.median([p[1] for p in own]))
+            assert abs(shift / line - round(shift / line)) < 0.1
+    boxes = [(float(x) - 3.6 * len(t), float(y) - line, float(x) + 3.6 * len(t), float(y)) for x, y, t in labels]
+    assert not any(a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+                   for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    pca_chart, pca_caption = charts_map.theme_map(units, method="pca")
+    assert "principal components" in pca_caption and "UMAP" not in pca_chart

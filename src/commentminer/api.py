@@ -64,6 +64,26 @@ class RunResult:
     outputs: dict[str, Path]
     stats: dict[str, Any] = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        """A short summary for Jupyter: the run, the counts, the report files (escaped; links are relative)."""
+        from html import escape
+
+        parse = self.stats.get("parse", {})
+        themes = self.stats.get("themes", {})
+        total = next((r for r in self.stats.get("timings", []) if r.get("stage") == "total"), None)
+        facts = [("run", self.run_id), ("store", str(self.db)),
+                 ("articles", parse.get("articles")), ("comments", parse.get("comments")),
+                 ("themes", themes.get("themes")),
+                 ("time", f"{total['wall_s']:.1f} s" if total else None)]
+        rows = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
+                       for k, v in facts if v is not None)
+        files = "".join(f"<li>{escape(name)}: <a href='{escape(Path(path).as_posix(), quote=True)}'>"
+                        f"{escape(str(path))}</a></li>"
+                        for name, path in self.outputs.items() if name in ("report", "brief", "brief_xlsx"))
+        return (f"<div><strong>commentminer run</strong><table>{rows}</table><ul>{files}</ul>"
+                "<p>DataFrames: <code>cm.themes(db)</code>, <code>cm.comments(db)</code>, "
+                "<code>cm.units(db)</code></p></div>")
+
 
 def _stage(target: str) -> Callable[..., dict]:
     module_name, attr = target.split(":")
@@ -257,9 +277,13 @@ def _report(out: str | Path, cfg: Config, db: str | Path | None, run_id: str | N
 
 def run(
     paths: Sequence[str | Path], out: str | Path, config: Config | str | Path | None = None,
-    db: str | Path | None = None, log: Log = _quiet,
+    db: str | Path | None = None, log: Log = _quiet, fmt: str | None = None,
+    column_map: dict[str, str] | None = None,
 ) -> RunResult:
     """The one-shot main job: ingest `paths`, analyse, and write the report into `out`.
+
+    `fmt` and `column_map` are `ingest`'s: a forced source format, and the export's column for each of our
+    fields (e.g. {"text": "comment_text"}), so one call takes your own CSV from file to report.
 
     The store defaults to `out/commentminer.duckdb`, so re-running on the same folder updates it in place.
     The run's timings (ingest ... report, and the total) are stored in its `runs.stats_json` and returned in
@@ -269,7 +293,7 @@ def run(
     db_path = Path(db) if db else Path(out) / "commentminer.duckdb"
     stage_names = [*INGEST_STAGES, *(name for name, _ in ANALYSIS_STAGES), REPORT_STAGE]
     with _steps(stage_names, cfg) as steps:
-        stats = _ingest(paths, cfg, db_path, log, None, None, steps)
+        stats = _ingest(paths, cfg, db_path, log, fmt, column_map, steps)
         run_id = _analyse(cfg, db_path, log, steps)
         outputs = _report(out, cfg, db_path, run_id, log, steps)
     from .store import Store
@@ -308,6 +332,60 @@ def format_timings(rows: Sequence[dict]) -> str:
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
              for line in [header, *body]]
     return "\n".join(lines)
+
+
+def _run_tables(db: str | Path | None, config: Config | str | Path | None, run_id: str | None):
+    """(store opened read-only, run id, sentiment backend id, resolver id) for the notebook DataFrames."""
+    from . import aggregate as agg
+    from .store import Store
+
+    cfg = _config(config)
+    store = Store(db or cfg.store.path, read_only=True)
+    try:
+        run_id = run_id or latest_run(store)
+        run_row = agg.run_info(store, run_id).iloc[0]
+        sentiment_backend, resolver_id = agg.run_backends(store, run_row["config_json"], cfg.sentiment.backend,
+                                                          cfg.regions.backend)
+    except BaseException:
+        store.close()
+        raise
+    return store, run_id, sentiment_backend, resolver_id
+
+
+def themes(db: str | Path | None = None, run_id: str | None = None,
+           config: Config | str | Path | None = None) -> "pd.DataFrame":
+    """The run's themes (default: the latest successful run) as a DataFrame: theme_id, theme (guided name or
+    label), label, kind, parent_id, n_units, n_comments, n_commenters, share_units, n_scored, mean_score.
+    The same table as `query("themes")`."""
+    return query("themes", run_id=run_id, db=db, config=config)
+
+
+def comments(db: str | Path | None = None, run_id: str | None = None,
+             config: Config | str | Path | None = None) -> "pd.DataFrame":
+    """One row per comment of the run (default: the latest): ids, article title, commenter, place, region,
+    sentiment label and score, `themes` ("label; label", the themes of its sentences, most first), `theme_ids`
+    and the text, as in exports/comments.csv."""
+    from . import aggregate as agg
+    from .report.tables import with_comment_themes
+
+    store, run_id, sentiment_backend, resolver_id = _run_tables(db, config, run_id)
+    with store:
+        frame = with_comment_themes(agg.comments_table(store, sentiment_backend, resolver_id), store, run_id)
+    frame.attrs.update(run_id=run_id, sentiment_backend=sentiment_backend, resolver_id=resolver_id)
+    return frame
+
+
+def units(db: str | Path | None = None, run_id: str | None = None,
+          config: Config | str | Path | None = None) -> "pd.DataFrame":
+    """Every sentence unit (article, comment and quote sentences) with its theme in the run (default: the
+    latest) and its sentiment, as in exports/units.csv."""
+    from . import aggregate as agg
+
+    store, run_id, sentiment_backend, _ = _run_tables(db, config, run_id)
+    with store:
+        frame = agg.units_table(store, run_id, sentiment_backend)
+    frame.attrs.update(run_id=run_id, sentiment_backend=sentiment_backend)
+    return frame
 
 
 QUERY_KINDS = ("sentiment", "themes")

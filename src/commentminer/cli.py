@@ -71,13 +71,18 @@ def run(
     config: ConfigOpt = None, set_: SetOpt = None,
     db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store (default: OUT/commentminer.duckdb).")] = None,
     quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False, fast: FastOpt = None, refit: RefitOpt = False,
+    fmt: FormatOpt = None, column_map: MapOpt = None,
 ) -> None:
-    """The one-shot main job: ingest PATHS, analyse them, and write the report into OUT."""
+    """The one-shot main job: ingest PATHS, analyse them, and write the report into OUT.
+
+    Takes ingest's options too: commentminer run comments.csv --map text=comment_text --out reports/mine
+    """
     cfg = _load(config, set_, quiet, fast)
     cfg.themes.refit = cfg.themes.refit or refit
     if pseudonymise:
         cfg.report.pseudonymise = True
-    result = api.run(paths, out=out, config=cfg, db=db, log=_quiet if quiet else _log)
+    result = api.run(paths, out=out, config=cfg, db=db, log=_quiet if quiet else _log, fmt=fmt,
+                     column_map=parse_column_map(column_map))
     if not quiet:
         _log(api.format_timings(result.stats["timings"]))
     typer.echo(f"report: {result.outputs['report']}")

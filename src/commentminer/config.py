@@ -7,6 +7,8 @@ keys are rejected (extra="forbid") so a typo is an error naming the key, not a s
 from __future__ import annotations
 
 import json
+import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -131,6 +133,7 @@ class SentimentConfig(_Section):
 
 class RegionsConfig(_Section):
     backend: str = "gazetteer.v1"
+    extra_gazetteer: str = ""
 
 
 class AggregateConfig(_Section):
@@ -144,6 +147,7 @@ class ReportConfig(_Section):
     theme_period: Literal["month", "quarter", "year"] = "quarter"
     pseudonymise: bool = False
     pseudonymise_exports: bool = False
+    theme_map: Literal["umap", "pca"] = "umap"
 
 
 class Config(_Section):
@@ -170,6 +174,57 @@ class Config(_Section):
     def config_hash(self) -> str:
         """Short stable hash of the resolved config: equal configs give equal hashes."""
         return sha256_text(self.to_json())[:12]
+
+    def path(self, key: str) -> Path:
+        """The file or folder a path setting ("embed.model_path", see PATH_SETTINGS) points to, resolved with
+        `resolve_data_path` (working directory, then $COMMENTMINER_HOME, the project folder, the data folder)."""
+        section, name = key.split(".")
+        return resolve_data_path(getattr(getattr(self, section), name))
+
+
+# Settings that name files or folders shipped with (or installed next to) commentminer. A relative value is looked
+# up in the working directory first, then in the installation (see `data_roots`), so `commentminer run` works from
+# any folder and not only from the repository root.
+PATH_SETTINGS = ("embed.model_path", "themes.guided_path", "sentiment.weights_path", "parse.html_profiles_dir",
+                 "regions.extra_gazetteer")
+HOME_ENV = "COMMENTMINER_HOME"
+
+
+def platform_data_dir() -> Path:
+    """The per-user data folder: $XDG_DATA_HOME/commentminer (~/.local/share/commentminer) on Linux,
+    ~/Library/Application Support/commentminer on macOS, %LOCALAPPDATA%\\commentminer on Windows."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "commentminer"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "commentminer"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "commentminer"
+
+
+def data_roots() -> list[Path]:
+    """Folders a relative model/data path is resolved against after the working directory, in order:
+    $COMMENTMINER_HOME, the project folder this package runs from (a source checkout holds models/ and configs/),
+    and the platform data folder."""
+    roots = []
+    if os.environ.get(HOME_ENV):
+        roots.append(Path(os.environ[HOME_ENV]).expanduser())
+    project = Path(__file__).resolve().parents[2]
+    if (project / "pyproject.toml").is_file():
+        roots.append(project)
+    roots.append(platform_data_dir())
+    return roots
+
+
+def resolve_data_path(value: str | Path) -> Path:
+    """Where a configured path points: absolute paths and paths that exist from the working directory as they
+    are; otherwise the first existing `root / value` of `data_roots()`; otherwise the value as given (so the
+    error that follows names what the user wrote). "" stays "" (Path(""))."""
+    path = Path(value).expanduser()
+    if not str(value) or path.is_absolute() or path.exists():
+        return path
+    for root in data_roots():
+        if (root / path).exists():
+            return root / path
+    return path
 
 
 def _describe(error: ValidationError, origin: str) -> str:

@@ -58,17 +58,19 @@ def run_backends(store: Store, run_config_json: str | None, sentiment_name: str,
         stored = json.loads(run_config_json) if run_config_json else {}
         sentiment_name = stored.get("sentiment", {}).get("backend", sentiment_name)
         regions_name = stored.get("regions", {}).get("backend", regions_name)
+        extra = stored.get("regions", {}).get("extra_gazetteer") or None
     except (ValueError, AttributeError):
-        pass
+        extra = None
     return (choose_id(store, "sentiment", prefix=sentiment_name),
-            choose_id(store, "regions", prefix=regions_name, preferred=current_resolver_id(regions_name)))
+            choose_id(store, "regions", prefix=regions_name, preferred=current_resolver_id(regions_name, extra)))
 
 
-def current_resolver_id(name: str) -> str | None:
-    """The resolver_id the configured resolver writes now; None when it cannot be built (then: by prefix)."""
-    from .. import registry
+def current_resolver_id(name: str, extra_gazetteer: str | None = None) -> str | None:
+    """The resolver_id the configured resolver (with the run's [regions] extra_gazetteer) writes now; None when it
+    cannot be built (then: by prefix)."""
+    from ..regions.stage import build_resolver
 
     try:
-        return str(registry.create("regions", name).resolver_id)
+        return str(build_resolver(name, extra_gazetteer).resolver_id)
     except Exception:  # unknown backend or unreadable data: fall back to choosing by prefix
         return None

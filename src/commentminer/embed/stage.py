@@ -26,7 +26,7 @@ BATCH_SIZE = 2048  # texts per store write: a crash loses at most this many embe
 def build_embedder(ctx: StageContext, branch_weights: Path | None = None):
     """The configured embedder (with the sentiment branch when `branch_weights` is given and it supports one)."""
     cfg = ctx.config.embed
-    params: dict = {"model_path": cfg.model_path, "batch_size": cfg.batch_size, "threads": cfg.threads}
+    params: dict = {"model_path": str(ctx.config.path("embed.model_path")), "batch_size": cfg.batch_size, "threads": cfg.threads}
     accepted = inspect.signature(registry.resolve("embed", cfg.backend)).parameters
     if "precision" in accepted:
         params["precision"] = cfg.precision
@@ -44,7 +44,8 @@ def sentiment_branch(ctx: StageContext) -> tuple[Path, str] | None:
     backend_class = registry.resolve("sentiment", cfg.backend)
     if not getattr(backend_class, "encoder_branch", False):
         return None
-    backend = backend_class(weights_path=cfg.weights_path, model_path=ctx.config.embed.model_path,
+    backend = backend_class(weights_path=str(ctx.config.path("sentiment.weights_path")) if cfg.weights_path else "",
+                            model_path=str(ctx.config.path("embed.model_path")),
                             precision=ctx.config.embed.precision)
     return backend.weights_path, backend.backend_id
 

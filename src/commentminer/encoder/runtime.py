@@ -36,7 +36,9 @@ def check_model_folder(folder: Path) -> None:
     if missing:
         raise ModelMissingError(
             f"{folder}: embedding model not found (missing {', '.join(missing)}); "
-            f"run `make model` (or `python scripts/fetch_model.py --dest {folder}`)"
+            f"run `make model` (or `python scripts/fetch_model.py --dest {folder}`), or point the setting at a "
+            f"model folder: --set embed.model_path=FOLDER (relative paths are looked up in the working directory, "
+            f"then $COMMENTMINER_HOME, the project folder and the user data folder)"
         )
 
 

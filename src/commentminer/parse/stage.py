@@ -41,7 +41,8 @@ class _Parsers:
                 raise BackendError(f"no parser configured for source format '{fmt}' (set [parse.parsers] {fmt})")
             settings = {"max_comment_chars": self.ctx.config.parse.max_comment_chars}
             if fmt == "html":  # only page parsers read site profiles
-                settings["profiles_dir"] = self.ctx.config.parse.html_profiles_dir
+                profiles = self.ctx.config.parse.html_profiles_dir
+                settings["profiles_dir"] = str(self.ctx.config.path("parse.html_profiles_dir")) if profiles else ""
             self._by_format[fmt] = registry.create("parse", name, **settings)
         return self._by_format[fmt]
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..ids import sha256_bytes
 from ..schema import UK_REGIONS
 from .base import Resolution
+from .extra import read_extra_gazetteer
 from .normalise import (
     AMBIGUOUS_AREAS,
     NON_PLACE_WORDS,
@@ -195,10 +197,13 @@ class GazetteerResolver:
 
     name = "gazetteer.v1"
 
-    def __init__(self, table: str | Path | None = None, aliases: str | Path | None = None):
+    def __init__(self, table: str | Path | None = None, aliases: str | Path | None = None,
+                 extra: str | Path | None = None):
         # Constructor only stores parameters; the files are read on first use.
         self.table = table
         self.aliases = aliases
+        self.extra = Path(extra) if extra else None  # [regions] extra_gazetteer: the user's place -> region table
+        self._extra_keys: frozenset[str] = frozenset()
         self._index: dict[str, tuple[Entry, ...]] | None = None
         self._fuzzy_index: dict[str, list[tuple[str, str]]] | None = None
         self._fuzzy_cache: dict[str, _Match | None] = {}
@@ -216,6 +221,8 @@ class GazetteerResolver:
         if self._id is None:
             data = (RULES_VERSION.encode() + b"\x00" + self._read(self.table, "gazetteer.csv") + b"\x00"
                     + self._read(self.aliases, "aliases.csv"))
+            if self.extra is not None:  # another place table resolves differently: new rows, not mixed ones
+                data += b"\x00extra\x00" + self._read_extra()
             digest = sha256_bytes(data)
             self._id = f"{self.name}+{digest[:12]}"
         return self._id
@@ -245,7 +252,21 @@ class GazetteerResolver:
             target = self._alias_target(row["target"], frozen)
             key = normalise_place(row["alias"])
             index.setdefault(key, {})[("alias", target.region)] = Entry(target.name, "alias", target.region)
+        if self.extra is not None:
+            user = read_extra_gazetteer(self.extra, self._read_extra(),
+                                        lambda place, region: Entry(place, "alias", region))
+            for key, entry in user.items():  # the user's table wins over a packaged place of the same name
+                index[key] = {("alias", entry.region): entry}
+            self._extra_keys = frozenset(user)
         return {k: tuple(v.values()) for k, v in index.items()}
+
+    def _read_extra(self) -> bytes:
+        assert self.extra is not None
+        try:
+            return self.extra.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{self.extra}: cannot read [regions] extra_gazetteer ({exc.strerror or exc}); "
+                              "fix the path or set --set regions.extra_gazetteer=\"\"") from None
 
     @staticmethod
     def _alias_target(target: str, index: dict[str, tuple[Entry, ...]]) -> Entry:
@@ -283,7 +304,8 @@ class GazetteerResolver:
         whole = normalise_place(place)
         if not whole:
             return _unresolved("no_place")
-        if whole in self.index and not is_organisation(whole):
+        self.index  # loads the user's table too (its names are checked before the UK rules)
+        if whole in self.index and (whole in self._extra_keys or not is_organisation(whole)):
             matches = [_Match(self.index[whole], False)]
             seen: dict[str, str | None] = {}
         else:
@@ -305,7 +327,9 @@ class GazetteerResolver:
             norm = normalise_place(part)
             if not norm:
                 continue
-            if is_withheld(norm):
+            if norm in self._extra_keys:  # a user place is a place, even outside the UK ("Lyon", "France")
+                matches.append(_Match(self.index[norm], False))
+            elif is_withheld(norm):
                 seen.setdefault("withheld", None)
             elif norm in TOO_BROAD:
                 seen.setdefault("too_broad", None)
@@ -425,3 +449,4 @@ class GazetteerResolver:
         if match.qualified:
             confidence *= QUALIFIED_FACTOR
         return _resolution(entry, confidence, match.via, ambiguous=homonym)
+

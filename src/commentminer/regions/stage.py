@@ -8,9 +8,14 @@ without deleting the old rows (readers filter on the resolver_id they want).
 
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
+
 import pandas as pd
 
 from .. import registry
+from ..config import resolve_data_path
+from ..errors import ConfigError
 from ..context import StageContext, batched
 from ..schema import REGIONS
 from .base import Resolution
@@ -42,12 +47,23 @@ def _place(value: object) -> str | None:
     return None if value is None or pd.isna(value) else str(value)
 
 
+def build_resolver(backend: str, extra_gazetteer: str | Path | None = None):
+    """The configured place resolver; `extra_gazetteer` ([regions] extra_gazetteer, resolved with
+    `resolve_data_path`) adds the user's place -> region table to a resolver that takes one."""
+    if extra_gazetteer and str(extra_gazetteer):
+        accepted = inspect.signature(registry.resolve("regions", backend)).parameters
+        if "extra" not in accepted:
+            raise ConfigError(f"[regions] extra_gazetteer is set but backend '{backend}' takes no extra table")
+        return registry.create("regions", backend, extra=resolve_data_path(extra_gazetteer))
+    return registry.create("regions", backend)
+
+
 def run(ctx: StageContext) -> dict[str, int]:
     """Resolve pending subjects and upsert their `regions` rows.
 
     Returns {"resolved": n, "unresolved": n, "skipped_existing": n} (resolved/unresolved count this run only).
     """
-    resolver = registry.create("regions", ctx.config.regions.backend)
+    resolver = build_resolver(ctx.config.regions.backend, ctx.config.regions.extra_gazetteer)
     resolver_id = resolver.resolver_id
     pending = ctx.store.query(_PENDING_SQL, [resolver_id])
     # via store.query (a DataFrame): a bare fetchone() leaves a pending result that blocks the next write

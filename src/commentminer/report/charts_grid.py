@@ -125,6 +125,7 @@ def time_chart(theme: str, rows: Sequence[dict], periods: Sequence[str], period_
     height = top + 2 * panel_h + gap + 44
     step = plot_w / max(1, len(periods))
     xs = {p: round(left + step * (i + 0.5), 2) for i, p in enumerate(periods)}
+    index = {p: i for i, p in enumerate(periods)}   # a line joins two points only in adjacent periods
     by = {r["period"]: r for r in rows}
     title = f"{theme}: over time by {period_name}"
     body: list[Markup] = [el("text", _clip(title, 50), x=0, y=16, font_size=14, font_weight="bold", fill=INK)]
@@ -155,8 +156,9 @@ def time_chart(theme: str, rows: Sequence[dict], periods: Sequence[str], period_
             body.append(el("line", x1=left, y1=sy(0), x2=left + plot_w, y2=sy(0), stroke="#DDDDDD"))
         key = "share_units" if lo == 0 else "mean_score"
         points = [(xs[p], sy(float(by[p][key])), by[p]) for p in periods if p in by and by[p][key] is not None]
-        for (x1, y1, _), (x2, y2, _) in zip(points, points[1:]):
-            body.append(el("line", x1=x1, y1=y1, x2=x2, y2=y2, stroke=POSITIVE, stroke_width=1.5))
+        for (x1, y1, r1), (x2, y2, r2) in zip(points, points[1:]):
+            if index[r2["period"]] - index[r1["period"]] == 1:   # no line across a period without units
+                body.append(el("line", x1=x1, y1=y1, x2=x2, y2=y2, stroke=POSITIVE, stroke_width=1.5))
         for x, y, row in points:
             few = bool(row["too_few"]) and key == "mean_score"
             if key == "mean_score" and row.get("mean_low") is not None and row.get("mean_high") is not None:
@@ -185,7 +187,7 @@ def time_charts(themes: Sequence[dict], periods: Sequence[dict], period_name: st
                 top_n: int = 6) -> list[dict]:
     """[{title, chart, undated}] for `top_n` leaf themes (not "other"): guided ones holding at least
     `svg.GUIDED_MIN_SHARE` of the units first (the themes the user asked about), then the largest."""
-    dated = sorted({p["period"] for p in periods if p["period"] != UNDATED})
+    dated = period_range(sorted({p["period"] for p in periods if p["period"] != UNDATED}), period_name)
     out = []
     leaves = [t for t in themes if t.get("kind") not in ("parent", "other")]
     total = sum(int(t["n_units"] or 0) for t in leaves)
@@ -197,3 +199,34 @@ def time_charts(themes: Sequence[dict], periods: Sequence[dict], period_name: st
         out.append({"title": theme["title"], "undated": undated,
                     "chart": time_chart(str(theme["title"]), rows, dated, period_name) if rows else None})
     return out
+
+
+def _period_index(period: str, period_name: str) -> int:
+    """A period label as a running number: years, months since year 0, or quarters since year 0."""
+    if period_name == "year":
+        return int(period)
+    year, _, rest = period.partition("-")
+    if period_name == "month":
+        return int(year) * 12 + int(rest) - 1
+    return int(year) * 4 + int(rest.lstrip("Qq")) - 1
+
+
+def _period_label(index: int, period_name: str) -> str:
+    if period_name == "year":
+        return str(index)
+    if period_name == "month":
+        return f"{index // 12}-{index % 12 + 1:02d}"
+    return f"{index // 4}-Q{index % 4 + 1}"
+
+
+def period_range(periods: Sequence[str], period_name: str) -> list[str]:
+    """Every period from the first to the last of `periods` (labels as `aggregate.theme_periods` writes them:
+    "2011", "2011-09", "2011-Q3"), gaps included, so the x axis is a true time axis: an empty period keeps its
+    place instead of being skipped. Labels that do not parse are returned as given, sorted."""
+    try:
+        numbers = sorted({_period_index(p, period_name) for p in periods})
+    except ValueError:
+        return sorted(periods)
+    if not numbers:
+        return []
+    return [_period_label(i, period_name) for i in range(numbers[0], numbers[-1] + 1)]

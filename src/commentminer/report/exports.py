@@ -1,7 +1,8 @@
 """Exports of the report tables: CSV (pandas to_csv, UTF-8, no index) and Parquet, and exports/manifest.json.
 
 CSV cannot hold lists, so list columns (a theme's keywords) are joined by "; " there; Parquet keeps them as
-lists. The manifest records what is needed to reproduce the run and check the files: see `manifest`.
+lists. CSV text cells are neutralised against spreadsheet formula injection (see `neutralise_cell`); Parquet keeps
+the raw text. The manifest records what is needed to reproduce the run and check the files: see `manifest`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,28 @@ import pandas as pd
 from ..ids import sha256_file
 
 KEYWORD_SEPARATOR = "; "
-LIST_COLUMNS = ("keywords", "summary_unit_ids")
+LIST_COLUMNS = ("keywords", "summary_unit_ids", "theme_ids")
+# A cell starting with one of these is run as a formula by Excel, LibreOffice and Google Sheets ("=HYPERLINK(...)"
+# in a comment). OWASP's advice: prefix such cells with a single quote, so they are shown as text. Tab and CR
+# start formulas in some spreadsheets too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> object:
+    """A text cell that a spreadsheet would evaluate, prefixed with "'" so it is shown as text; anything else
+    unchanged (numbers, including negative ones, are not text and stay numbers)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose text (object) columns are passed through `neutralise_cell`."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = [neutralise_cell(v) for v in frame[column]]
+    return frame
 
 
 def themes_for_csv(themes: pd.DataFrame) -> pd.DataFrame:
@@ -46,7 +68,8 @@ def _write_tables(out_dir: Path, tables: dict[str, pd.DataFrame], ext: str,
 def write_csvs(out_dir: Path, tables: dict[str, pd.DataFrame]) -> dict[str, Path]:
     """Write each table to out_dir/exports/<name>.csv; returns {"<name>_csv": path}."""
     return _write_tables(out_dir, tables, "csv",
-                         lambda frame, path: themes_for_csv(frame).to_csv(path, index=False, encoding="utf-8"))
+                         lambda frame, path: neutralise_frame(themes_for_csv(frame)).to_csv(path, index=False,
+                                                                                            encoding="utf-8"))
 
 
 def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -54,7 +77,8 @@ def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     for column in LIST_COLUMNS:
         if column in frame:
-            frame[column] = [[str(k) for k in kws] if isinstance(kws, (list, tuple)) else [] for kws in frame[column]]
+            frame[column] = [[k if isinstance(k, int) and column == "theme_ids" else str(k) for k in kws]
+                             if isinstance(kws, (list, tuple)) else [] for kws in frame[column]]
     return frame
 
 

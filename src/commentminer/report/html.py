@@ -16,7 +16,11 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from . import charts_regions, svg
+from ..aggregate.tables import UNRESOLVED
+from ..schema import UK_REGIONS
+from . import bidi, charts_regions, svg
+from .findings import key_findings
+from .charts_grid import UNDATED
 from .views import time_views
 
 MAX_QUOTE_CHARS = 320      # quotes longer than this are cut at a word boundary and end with "…"
@@ -48,6 +52,7 @@ class ReportData:
     views: dict[str, Any] = field(default_factory=dict)   # report.views.build_views
     article_views: list[dict[str, Any]] = field(default_factory=list)   # report.articles.article_views
     article_views_hidden: int = 0
+    findings: list[dict[str, str]] | None = None   # findings.key_findings (None: computed here, no run history)
 
 
 def render_report(data: ReportData) -> str:
@@ -57,8 +62,9 @@ def render_report(data: ReportData) -> str:
         autoescape=select_autoescape(["html", "j2"], default=True, default_for_string=True),
         undefined=StrictUndefined,   # a typo in the template fails loudly instead of rendering blanks
         trim_blocks=True, lstrip_blocks=True,
+        finalize=bidi.finalize,      # user text with right-to-left overrides is isolated in <bdi>
     )
-    env.filters.update(score=fmt_score, pct=fmt_pct, num=fmt_num, day=fmt_date, clip=clip)
+    env.filters.update(score=fmt_score, pct=fmt_pct, num=fmt_num, day=fmt_date, clip=clip, plain=bidi.plain)
     return env.get_template("report.html.j2").render(**context(data))
 
 
@@ -77,12 +83,16 @@ def context(data: ReportData) -> dict[str, Any]:
     tree, other = theme_tree(themes)
     leaves = [t for t in themes if t["kind"] != "parent"]
     regions = records(data.regions)
+    resolved = [r for r in regions if r["region"] != UNRESOLVED]
+    uk_only = all(r["region"] in UK_REGIONS for r in resolved)
     articles, articles_hidden = capped(data.articles)
     quarantined, quarantined_hidden = capped(data.quarantined)
     unresolved, unresolved_hidden = capped(data.unresolved)
     run = dict(data.run)
     run["config_pretty"] = _pretty_json(run.get("config_json"))
     return {
+        "findings": data.findings if data.findings is not None
+        else key_findings(themes, regions, data.overview, data.min_commenters),
         "run": run,
         "overview": data.overview,
         "themes": themes,
@@ -94,9 +104,19 @@ def context(data: ReportData) -> dict[str, Any]:
         "views": {**data.views, **time_views(themes, periods, data.period_name)},
         "theme_chart": svg.theme_shares_chart([{**t, "label": t["title"]} for t in leaves]) if leaves else None,
         "regions": regions,
+        # any unit with a comment or article date: otherwise per-period tables are left out and the over-time
+        # section says once that the corpus is undated
+        "dated": any(p["period"] != UNDATED for p in periods),
         "region_chart": svg.region_chart(regions, data.min_commenters) if regions else None,
-        "region_tiles": charts_regions.region_tile_map(regions, data.min_commenters) if regions else None,
+        # the UK tile map only when every resolved region is a UK one (an extra_gazetteer may add others)
+        "region_tiles": charts_regions.region_tile_map(regions, data.min_commenters) if resolved and uk_only
+        else None,
+        # no place resolved (e.g. a non-UK corpus): the region sections collapse to one sentence
+        "regions_resolved": bool(resolved),
+        "n_unresolved_comments": sum(int(r["n_comments"] or 0) for r in regions if r["region"] == UNRESOLVED),
         "article_views": data.article_views, "article_views_hidden": data.article_views_hidden,
+        "filter_themes": _filter_themes(tree, other),
+        "filter_regions": sorted({c["region"] for a in data.article_views for c in a["comments"] if c.get("region")}),
         # articles with a section in "Comments by article": theme quotes and the Articles table link there
         "article_anchors": {a["article_id"] for a in data.article_views},
         "article_limits": _article_limits(),
@@ -113,6 +133,18 @@ def context(data: ReportData) -> dict[str, Any]:
         "max_quote_chars": MAX_QUOTE_CHARS,
         "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
     }
+
+
+def _filter_themes(tree: list[dict[str, Any]], other: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Options of the comment filter's theme list, in the theme tree's order: {title, ids} where ids are the
+    space-separated theme ids a comment may carry to match (a parent matches its children's ids)."""
+    options = []
+    for theme in tree + ([other] if other else []):
+        children = theme.get("children") or []
+        ids = [theme["theme_id"], *(c["theme_id"] for c in children)]
+        options.append({"title": theme["title"], "ids": " ".join(str(i) for i in ids)})
+        options += [{"title": f"– {c['title']}", "ids": str(c["theme_id"])} for c in children]
+    return options
 
 
 def _article_limits() -> dict[str, int]:

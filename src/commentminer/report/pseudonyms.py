@@ -92,7 +92,7 @@ class Pseudonyms:
             out["commenter_id"] = [self.comment(c) or f"comment:{c}" for c in out["comment_id"]]
         if "speaker" in out:
             out["speaker"] = [self.speaker(s) for s in out["speaker"]]
-        for column in ("text", "article_title", "title", "label", "summary", "theme", "theme_label", "article",
+        for column in ("text", "article_title", "title", "label", "summary", "theme", "themes", "theme_label", "article",
                        "detail"):
             if column in out:
                 out[column] = [self.text(v) for v in out[column]]

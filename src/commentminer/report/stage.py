@@ -19,9 +19,12 @@ from .. import aggregate as agg
 from ..context import StageContext
 from ..errors import StoreError
 from .articles import article_views, theme_titles
-from .brief import build_brief
+from .brief import brief_data, brief_tables, render_brief
+from .findings import growth, key_findings
 from .exports import config_toml, manifest, write_csvs, write_parquets
 from .pseudonyms import Pseudonyms
+from .tables import with_comment_themes
+from .workbook import write_workbook
 from .views import build_views
 from .html import ReportData, records, render_report
 
@@ -33,7 +36,8 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     sentiment (the run backend's rows), places (the resolver's `regions` rows), regions (comment sentiment by
     region), articles, aggregates (unit sentiment by theme x region x [report] theme_period, every unit kind);
     then run_config.toml (the run's resolved config) and manifest.json (see `exports.manifest`).
-    Returns {"report": path, "brief": path, "manifest": path, "run_config": path, "<name>_csv": path,
+    brief.xlsx holds the brief's tables (findings, themes, regions, quotes) for spreadsheet users.
+    Returns {"report": path, "brief": path, "brief_xlsx": path, "manifest": path, "run_config": path, "<name>_csv": path,
     "<name>_parquet": path, ...}. Raises StoreError when the run is not in the store.
     """
     if not ctx.run_id:
@@ -54,7 +58,7 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     regions = agg.region_sentiment(store, sentiment_backend, resolver_id, acfg.min_commenters,
                                    acfg.bootstrap_resamples, acfg.bootstrap_seed)
     articles = agg.article_sentiment(store, sentiment_backend)
-    comments = agg.comments_table(store, sentiment_backend, resolver_id)
+    comments = with_comment_themes(agg.comments_table(store, sentiment_backend, resolver_id), store, run_id)
     units = agg.units_table(store, run_id, sentiment_backend)
     pseudonyms = Pseudonyms.build(comments, units) if cfg.pseudonymise or cfg.pseudonymise_exports else None
     tables = {
@@ -80,19 +84,26 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     def hide(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         return frame if shown is None else shown.frame(name, frame)
 
+    # key findings: the report's first section and the brief's executive summary
+    overview = records(agg.corpus_overview(store, resolver_id))[0]
+    titled = [{**row, "title": row.get("name") or row["label"]} for row in records(hide("themes", themes))]
+    grown, new_themes = growth(store, run_id, titled, acfg.min_commenters)
+    findings = key_findings(titled, records(regions), overview, acfg.min_commenters, grown, new_themes)
+
     brief_path = out_dir / "brief.md"
-    brief_path.write_text(build_brief(
-        store, run_id, sentiment_backend=sentiment_backend, resolver_id=resolver_id,
-        min_commenters=acfg.min_commenters, resamples=acfg.bootstrap_resamples, seed=acfg.bootstrap_seed,
-        pseudonyms=shown,
-    ), encoding="utf-8")
+    brief = brief_data(store, run_id, sentiment_backend=sentiment_backend, resolver_id=resolver_id,
+                       min_commenters=acfg.min_commenters, resamples=acfg.bootstrap_resamples,
+                       seed=acfg.bootstrap_seed)
+    brief_path.write_text(render_brief(**brief, pseudonyms=shown, findings=findings), encoding="utf-8")
+    workbook_path = write_workbook(out_dir / "brief.xlsx", brief_tables(**brief, pseudonyms=shown,
+                                                                         findings=findings))
     config_path = out_dir / "exports" / "run_config.toml"
     config_path.write_text(config_toml(json.loads(run.get("config_json") or "{}")), encoding="utf-8")
     manifest_path = out_dir / "exports" / "manifest.json"
 
     data = ReportData(
         run=run,
-        overview=records(agg.corpus_overview(store, resolver_id))[0],
+        overview=overview,
         themes=hide("themes", themes),
         quotes=hide("quotes", agg.theme_quotes(store, run_id, sentiment_backend, cfg.n_quotes)),
         regions=regions,
@@ -109,15 +120,17 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
         periods=periods,
         changes=hide("changes", agg.theme_changes(store, run_id)),
         period_name=cfg.theme_period,
-        views=build_views(store, run_id, table, shown),
+        views=build_views(store, run_id, table, shown, cfg.theme_map),
     )
+    data.findings = findings
     data.article_views, data.article_views_hidden = article_views(
         store, run_id, sentiment_backend, resolver_id,
         theme_titles(data.themes), pseudonyms=shown)
     report_path = out_dir / "report.html"
     report_path.write_text(render_report(data), encoding="utf-8")
 
-    outputs = {"report": report_path, "brief": brief_path, "run_config": config_path, **paths}
+    outputs = {"report": report_path, "brief": brief_path, "brief_xlsx": workbook_path, "run_config": config_path,
+               **paths}
     settings = {"report": ctx.config.report.model_dump(mode="json"), "aggregate": acfg.model_dump(mode="json"),
                 "sentiment_backend": sentiment_backend, "resolver_id": resolver_id}
     content = manifest(run=run, store_path=str(store.path), sources=agg.source_list(store), counts=store.counts(),

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from markupsafe import Markup, escape
 
+from .bidi import isolate_plain
+
 # Okabe-Ito colour-blind-safe palette: orange / grey / blue for negative / neutral / positive.
 NEGATIVE = "#E69F00"
 NEUTRAL = "#AAAAAA"
@@ -39,9 +41,11 @@ def el(tag: str, content: object = None, **attrs: object) -> Markup:
     for name, value in attrs.items():
         if value is None:
             continue
-        parts.append(f' {name.rstrip("_").replace("_", "-")}="{escape(_fmt(value))}"')
+        parts.append(f' {name.rstrip("_").replace("_", "-")}="{escape(isolate_plain(_fmt(value)))}"')
     if content is None:
         return Markup("".join(parts) + "/>")
+    if isinstance(content, str) and not isinstance(content, Markup):
+        content = isolate_plain(content)  # right-to-left overrides stay inside this element's text
     return Markup("".join(parts) + ">") + escape(content) + Markup(f"</{tag}>")
 
 

@@ -27,12 +27,15 @@ def _map_pseudonym(pseudonyms: Pseudonyms):
     return pseudonym
 
 
-def build_views(store: Store, run_id: str, table: dict, pseudonyms: Pseudonyms | None = None) -> dict[str, Any]:
+def build_views(store: Store, run_id: str, table: dict, pseudonyms: Pseudonyms | None = None,
+                map_method: str = "umap") -> dict[str, Any]:
     """{"theme_map", "theme_map_caption", "heatmap", "heatmap_cells"}; `table`: sentiment_table keyword
-    arguments (sentiment_backend, resolver_id, min_commenters, resamples, seed)."""
+    arguments (sentiment_backend, resolver_id, min_commenters, resamples, seed); `map_method`: [report]
+    theme_map ("umap" or "pca")."""
     pseudonym = _map_pseudonym(pseudonyms) if pseudonyms is not None else None
     text = pseudonyms.text if pseudonyms is not None else None
-    chart, caption = charts_map.theme_map(charts_map.map_units(store, run_id), pseudonym=pseudonym, text=text)
+    chart, caption = charts_map.theme_map(charts_map.map_units(store, run_id), pseudonym=pseudonym, text=text,
+                                          method=map_method)
     cells = agg.sentiment_table(store, run_id, by=("theme", "region"), **table)
     cell_rows = [{k: (None if v != v else v) for k, v in row.items()}   # NaN -> None
                  for row in cells[["theme_id", "theme", "region", "n_commenters", "mean_score", "too_few"]]
@@ -45,5 +48,12 @@ def build_views(store: Store, run_id: str, table: dict, pseudonyms: Pseudonyms |
 
 
 def time_views(themes: list[dict], periods: list[dict], period_name: str) -> dict[str, Any]:
-    """{"time": [{title, chart, undated}], "undated_label": "Undated"} for the top themes."""
-    return {"time": time_charts(themes, periods, period_name), "undated_label": UNDATED}
+    """{"time": [{title, chart, undated}] for the top themes, "undated_label": "Undated", "undated_units" and
+    "themed_units": themed units with no date / in all (leaf themes; the over-time section says it once),
+    "dated": whether any unit has a date}."""
+    leaves = {t["theme_id"] for t in themes if t.get("kind") not in ("parent",)}
+    rows = [p for p in periods if p["theme_id"] in leaves]
+    undated = sum(int(p["n_units"] or 0) for p in rows if p["period"] == UNDATED)
+    dated = any(p["period"] != UNDATED for p in rows)
+    return {"time": time_charts(themes, periods, period_name) if dated else [], "undated_label": UNDATED,
+            "undated_units": undated, "themed_units": sum(int(p["n_units"] or 0) for p in rows), "dated": dated}

@@ -38,9 +38,9 @@ def build_model(ctx: StageContext):
     if cfg.weights_path:  # only model-based backends take weights
         if "weights_path" not in accepted:
             raise ConfigError(f"[sentiment] weights_path is set but backend '{cfg.backend}' takes no weights")
-        params["weights_path"] = cfg.weights_path
+        params["weights_path"] = str(ctx.config.path("sentiment.weights_path"))
     if "model_path" in accepted:  # a backend that runs the embedding model itself (minilm_lora.v1)
-        params["model_path"] = ctx.config.embed.model_path
+        params["model_path"] = str(ctx.config.path("embed.model_path"))
         params["threads"] = ctx.config.embed.threads
         params["precision"] = ctx.config.embed.precision
     return registry.create("sentiment", cfg.backend, **params)

@@ -138,7 +138,7 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
         raise CommentminerError("themes: no run id in the stage context (themes are stored per run)")
     cfg = ctx.config.themes
     kinds = list(cfg.unit_kinds)
-    guided = load_guided(cfg.guided_path)
+    guided = load_guided(ctx.config.path("themes.guided_path") if cfg.guided_path else "")
     n_units = ctx.store.count("units", f"kind IN ({_placeholders(kinds)})", kinds)
     _clear_run(ctx)
     if n_units == 0:  # nothing to theme is not an error (e.g. an empty ingest); still clear stale rows

@@ -31,7 +31,9 @@ BATCH_SIZE = 50  # articles per write
 def build_extractor(ctx: StageContext):
     """The configured voice extractor, checking places with the configured region resolver."""
     cfg = ctx.config.voices
-    resolver = registry.create("regions", ctx.config.regions.backend)
+    from ..regions.stage import build_resolver
+
+    resolver = build_resolver(ctx.config.regions.backend, ctx.config.regions.extra_gazetteer)
     return registry.create("voices", cfg.backend, model=cfg.model, max_chars=cfg.max_chars, resolver=resolver)
 
 
