@@ -36,6 +36,10 @@ FastOpt = Annotated[Optional[bool], typer.Option(
     "--fast/--exact",
     help="--fast: the int8 model graph (sets [embed] precision = \"int8\"; faster, vectors and sentiment move a "
          "little, see benchmarks/README.md); --exact: the fp32 graph. Default: [embed] precision.")]
+EngineOpt = Annotated[Optional[str], typer.Option(
+    "--engine", help="Where segment, embed and sentiment run: local or ray (sets [engine] backend).")]
+RayAddressOpt = Annotated[Optional[str], typer.Option(
+    "--ray-address", help="Ray cluster to join, e.g. head:6379 (sets [engine] ray_address; default: start Ray here).")]
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders to read (folders: files matching [ingest] patterns).")]
 
 
@@ -58,6 +62,17 @@ def _load(config: Optional[Path], overrides: Optional[list[str]], quiet: bool, f
     return cfg
 
 
+def _engine(cfg: Config, engine: Optional[str], ray_address: Optional[str]) -> Config:
+    """Apply --engine / --ray-address (validated like the config keys they set)."""
+    if engine is not None:
+        if engine not in ("local", "ray"):
+            raise CommentminerError(f"--engine {engine}: unknown engine (valid: local, ray)")
+        cfg.engine.backend = engine
+    if ray_address is not None:
+        cfg.engine.ray_address = ray_address
+    return cfg
+
+
 def _db(cfg: Config, db: Optional[Path]) -> Path:
     return db or Path(cfg.store.path)
 
@@ -69,9 +84,10 @@ def run(
     config: ConfigOpt = None, set_: SetOpt = None,
     db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store (default: OUT/commentminer.duckdb).")] = None,
     quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False, fast: FastOpt = None,
+    engine: EngineOpt = None, ray_address: RayAddressOpt = None,
 ) -> None:
     """The one-shot main job: ingest PATHS, analyse them, and write the report into OUT."""
-    cfg = _load(config, set_, quiet, fast)
+    cfg = _engine(_load(config, set_, quiet, fast), engine, ray_address)
     if pseudonymise:
         cfg.report.pseudonymise = True
     result = api.run(paths, out=out, config=cfg, db=db, log=_quiet if quiet else _log)
@@ -140,9 +156,9 @@ def scrape(
 
 @app.command()
 def analyse(config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False,
-            fast: FastOpt = None) -> None:
+            fast: FastOpt = None, engine: EngineOpt = None, ray_address: RayAddressOpt = None) -> None:
     """Split sentences, find quoted voices, embed, score sentiment, resolve regions and find themes."""
-    cfg = _load(config, set_, quiet, fast)
+    cfg = _engine(_load(config, set_, quiet, fast), engine, ray_address)
     run_id = api.analyse(config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
     if not quiet:
         _log(api.format_timings(api.run_stats(run_id, db=_db(cfg, db), config=cfg)["timings"]))

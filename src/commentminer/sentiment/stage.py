@@ -18,6 +18,7 @@ read the unit rows (see aggregate.queries.theme_summary and units_table).
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -78,9 +79,21 @@ def _pending(ctx: StageContext, backend_id: str, model_id: str | None, branch: b
     )
 
 
-def run(ctx: StageContext) -> dict:
-    """Score units without a score from this backend, then (re)aggregate every comment's score."""
-    model = build_model(ctx)
+@dataclass
+class Plan:
+    """What the stage will score: the pending units and how the backend reads them."""
+
+    backend_id: str
+    pending: pd.DataFrame          # unit_id, text (+ vector, or logits when `branch`)
+    needs_vectors: bool
+    branch: bool
+    model_id: str | None = None    # the embedding model whose vectors are read (needs_vectors)
+    without_vector: int = 0
+    from_branch: int = 0
+
+
+def plan(ctx: StageContext, model) -> Plan:
+    """The units without a score from `model`, with what its backend reads (vectors or stored logits)."""
     backend_id = model.backend_id
     needs_vectors = bool(getattr(model, "needs_embeddings", False))
     model_id = embedding_model_id(ctx) if needs_vectors else None
@@ -92,30 +105,52 @@ def run(ctx: StageContext) -> dict:
         has_vector = pending["vector"].notna().to_numpy()
         without_vector = int((~has_vector).sum())
         pending = pending[has_vector]
-    for batch in ctx.batches(pending, BATCH_SIZE, desc="sentiment", unit="sentence"):
-        texts = batch["text"].tolist()
-        if needs_vectors:
-            scores = model.score(texts, vectors=np.stack([np.asarray(v, dtype=np.float32) for v in batch["vector"]]))
-        elif branch:
-            scores = _score_branch(model, texts, batch["logits"])
-        else:
-            scores = model.score(texts)
-        ctx.store.upsert("sentiment", pd.DataFrame({
-            "target_kind": "unit",
-            "target_id": batch["unit_id"].to_numpy(),
-            "backend_id": backend_id,
-            "label": [s.label for s in scores],
-            "score": [s.score for s in scores],
-            "confidence": [s.confidence for s in scores],
-        }))
-    threshold = float(getattr(model, "neutral_threshold", ctx.config.sentiment.neutral_threshold))
-    comments = aggregate_comments(ctx, backend_id, threshold)
-    ctx.store.upsert("sentiment", comments)
-    stats = {"units_scored": len(pending), "comments_scored": len(comments), "backend_id": backend_id}
+    return Plan(backend_id, pending, needs_vectors, branch, model_id, without_vector, from_branch)
+
+
+def score_batch(model, batch: pd.DataFrame, needs_vectors: bool, branch: bool) -> list:
+    """Scores of one batch of pending units (columns as `plan` gives them), in row order."""
+    texts = batch["text"].tolist()
     if needs_vectors:
-        stats.update(units_without_vector=without_vector, embedding_model_id=model_id)
+        return model.score(texts, vectors=np.stack([np.asarray(v, dtype=np.float32) for v in batch["vector"]]))
     if branch:
-        stats["units_from_embed_pass"] = from_branch
+        return _score_branch(model, texts, batch["logits"])
+    return model.score(texts)
+
+
+def write_unit_scores(ctx: StageContext, unit_ids, backend_id: str, labels, scores, confidences) -> None:
+    """Store one batch's unit scores. The one write path of this stage, whichever engine scored the units."""
+    ctx.store.upsert("sentiment", pd.DataFrame({
+        "target_kind": "unit",
+        "target_id": np.asarray(unit_ids),
+        "backend_id": backend_id,
+        "label": list(labels),
+        "score": list(scores),
+        "confidence": list(confidences),
+    }))
+
+
+def run(ctx: StageContext) -> dict:
+    """Score units without a score from this backend, then (re)aggregate every comment's score."""
+    model = build_model(ctx)
+    work = plan(ctx, model)
+    for batch in ctx.batches(work.pending, BATCH_SIZE, desc="sentiment", unit="sentence"):
+        scores = score_batch(model, batch, work.needs_vectors, work.branch)
+        write_unit_scores(ctx, batch["unit_id"].to_numpy(), work.backend_id, [s.label for s in scores],
+                          [s.score for s in scores], [s.confidence for s in scores])
+    return finish(ctx, model, work)
+
+
+def finish(ctx: StageContext, model, work: Plan) -> dict:
+    """(Re)aggregate every comment's score from its units' scores; returns the stage's counts."""
+    threshold = float(getattr(model, "neutral_threshold", ctx.config.sentiment.neutral_threshold))
+    comments = aggregate_comments(ctx, work.backend_id, threshold)
+    ctx.store.upsert("sentiment", comments)
+    stats = {"units_scored": len(work.pending), "comments_scored": len(comments), "backend_id": work.backend_id}
+    if work.needs_vectors:
+        stats.update(units_without_vector=work.without_vector, embedding_model_id=work.model_id)
+    if work.branch:
+        stats["units_from_embed_pass"] = work.from_branch
     return stats
 
 
