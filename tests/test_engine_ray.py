@@ -17,10 +17,12 @@ import pytest
 from commentminer import api
 from commentminer.config import load_config
 from commentminer.context import StageContext
+from commentminer.embed import stage as embed_stage
 from commentminer.engine import make_engine
 from commentminer.errors import ConfigError
 from commentminer.store import Store
 
+STORE_VECTORS = embed_stage.write_vectors  # the real write, whatever a test wraps around it
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "corpus" / "seeds"
 DISTRIBUTED = ("segment", "embed", "sentiment")
 CHUNK = 50  # rows per store write on the driver in these tests: the seeds' ~234 units make 5 chunks
@@ -66,55 +68,66 @@ def ingested(tmp_path_factory):
     return db
 
 
-@pytest.fixture(scope="module")
-def local_store(ingested):
-    """The seeds through segment, embed and sentiment on the local engine (the reference rows)."""
-    db = ingested.with_name("local.duckdb")
-    shutil.copy(ingested, db)
-    _run_stages(db, "local")
-    return db
+def _recording_writes(monkeypatch) -> dict:
+    """Record the float32 vectors and logits each engine hands embed.stage.write_vectors (the one write path),
+    keyed by text hash: what the model computed, whatever precision the store keeps."""
+    seen = {}
+
+    def recording(ctx, hashes, model_id, vectors, logits=None, output_id=None):
+        for i, text_hash in enumerate(hashes):
+            seen[text_hash] = (np.array(vectors[i], np.float32), None if logits is None else np.array(logits[i]))
+        STORE_VECTORS(ctx, hashes, model_id, vectors, logits, output_id)
+
+    monkeypatch.setattr(embed_stage, "write_vectors", recording)
+    return seen
 
 
-def _vectors(db, table: str, key: str, column: str) -> dict[str, np.ndarray]:
-    frame = _table(db, f"SELECT text_hash, {key}, {column} FROM {table} ORDER BY text_hash, {key}")
-    return {(h, k): np.asarray(v, np.float32) for h, k, v in zip(frame["text_hash"], frame[key], frame[column])}
+def _assert_same_vectors(got: dict, want: dict) -> None:
+    assert got.keys() == want.keys() and len(got) > 0
+    worst_vector = max(float(np.abs(got[h][0] - want[h][0]).max()) for h in want)
+    worst_logit = max(float(np.abs(got[h][1] - want[h][1]).max()) for h in want)
+    assert worst_vector <= 1e-6, f"vectors differ by up to {worst_vector}"
+    assert worst_logit <= 1e-5, f"sentiment logits differ by up to {worst_logit}"
 
 
-def _assert_same_vectors(db, reference) -> None:
-    for table, key, column in (("embeddings", "model_id", "vector"), ("encoder_outputs", "output_id", "output")):
-        got, want = _vectors(db, table, key, column), _vectors(reference, table, key, column)
-        assert got.keys() == want.keys() and len(got) > 0
-        worst = max(float(np.abs(got[k] - want[k]).max()) for k in want)
-        assert worst <= 1e-6, f"{table}: largest difference {worst}"
+def _stored_hashes(db) -> list:
+    return _table(db, "SELECT text_hash, model_id FROM embeddings ORDER BY ALL").values.tolist()
 
 
-def test_both_engines_give_the_same_rows(ray_instance, ingested, local_store):
-    db = ingested.with_name("ray.duckdb")
-    shutil.copy(ingested, db)
-    stats = _run_stages(db, "ray")
+def test_both_engines_give_the_same_rows(ray_instance, ingested, monkeypatch):
+    computed = {}
+    for backend in ("local", "ray"):
+        db = ingested.with_name(f"{backend}.duckdb")
+        shutil.copy(ingested, db)
+        computed[backend] = _recording_writes(monkeypatch)
+        stats = _run_stages(db, backend)
     assert all(stats[name]["engine"].startswith("ray(") for name in DISTRIBUTED)
+    local, ray = ingested.with_name("local.duckdb"), ingested.with_name("ray.duckdb")
     units = "SELECT * FROM units ORDER BY unit_id"
-    assert _table(db, units).equals(_table(local_store, units))
-    _assert_same_vectors(db, local_store)
+    assert _table(ray, units).equals(_table(local, units))
+    _assert_same_vectors(computed["ray"], computed["local"])
+    assert _stored_hashes(ray) == _stored_hashes(local)
     sentiment = "SELECT target_kind, target_id, backend_id, label, score FROM sentiment ORDER BY ALL"
-    got, want = _table(db, sentiment), _table(local_store, sentiment)
-    assert got[["target_kind", "target_id", "backend_id", "label"]].equals(
+    got, want = _table(ray, sentiment), _table(local, sentiment)
+    assert len(got) > 0 and got[["target_kind", "target_id", "backend_id", "label"]].equals(
         want[["target_kind", "target_id", "backend_id", "label"]])
     assert np.allclose(got["score"], want["score"], atol=1e-5)
     # A second run finds nothing pending and does not even start the workers.
-    again = _run_stages(db, "ray")
+    again = _run_stages(ray, "ray")
     assert again["embed"]["embedded"] == 0 and again["embed"]["engine"] == "ray"
 
 
-def test_a_ray_run_killed_mid_embed_resumes_without_loss_or_duplicates(ray_instance, ingested, local_store,
-                                                                       monkeypatch):
-    from commentminer.embed import stage as embed_stage
-
+def test_a_ray_run_killed_mid_embed_resumes_without_loss_or_duplicates(ray_instance, ingested, monkeypatch):
+    local = ingested.with_name("local_for_kill.duckdb")
+    shutil.copy(ingested, local)
+    want = _recording_writes(monkeypatch)
+    _run_stages(local, "local")
     db = ingested.with_name("killed.duckdb")
     shutil.copy(ingested, db)
     _run_stages(db, "local", ["segment"])
     n_texts = int(_table(db, "SELECT count(DISTINCT text_hash) FROM units").iloc[0, 0])
     assert n_texts > 3 * CHUNK
+    got = _recording_writes(monkeypatch)
     write = embed_stage.write_vectors
     written = []
 
@@ -133,9 +146,10 @@ def test_a_ray_run_killed_mid_embed_resumes_without_loss_or_duplicates(ray_insta
     assert resumed["embed"]["embedded"] == n_texts - 2 * CHUNK
     counts = _table(db, "SELECT count(*) AS n, count(DISTINCT (text_hash, model_id)) AS keys FROM embeddings")
     assert counts.loc[0, "n"] == counts.loc[0, "keys"] == n_texts
-    _assert_same_vectors(db, local_store)
+    assert _stored_hashes(db) == _stored_hashes(local)
+    _assert_same_vectors(got, want)  # the two chunks before the kill, and the rest after it
     labels = "SELECT target_id, label FROM sentiment WHERE target_kind = 'unit' ORDER BY target_id"
-    assert _table(db, labels).equals(_table(local_store, labels))
+    assert _table(db, labels).equals(_table(local, labels))
 
 
 def test_ray_is_optional():
