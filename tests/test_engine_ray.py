@@ -28,13 +28,13 @@ DISTRIBUTED = ("segment", "embed", "sentiment")
 CHUNK = 50  # rows per store write on the driver in these tests: the seeds' ~234 units make 5 chunks
 
 
-def _config(backend: str):
+def _config(backend: str, extra: tuple[str, ...] = ()):
     return load_config(overrides=["run.progress=false", f"engine.backend={backend}", f"engine.chunk_rows={CHUNK}",
-                                  "engine.workers=2", "engine.batch_rows=40"])
+                                  "engine.workers=2", "engine.batch_rows=40", *extra])
 
 
-def _run_stages(db, backend: str, names=DISTRIBUTED) -> dict:
-    cfg = _config(backend)
+def _run_stages(db, backend: str, names=DISTRIBUTED, extra: tuple[str, ...] = ()) -> dict:
+    cfg = _config(backend, extra)
     targets = dict(api.ANALYSIS_STAGES)
     engine = make_engine(cfg)
     stats = {}
@@ -112,6 +112,11 @@ def test_both_engines_give_the_same_rows(ray_instance, ingested, monkeypatch):
     assert len(got) > 0 and got[["target_kind", "target_id", "backend_id", "label"]].equals(
         want[["target_kind", "target_id", "backend_id", "label"]])
     assert np.allclose(got["score"], want["score"], atol=1e-5)
+    # A backend that reads neither vectors nor logits (VADER) goes through the same worker path.
+    for db in (local, ray):
+        _run_stages(db, "local" if db == local else "ray", ["sentiment"], ("sentiment.backend=vader.v1",))
+    vader = "SELECT target_kind, target_id, label, score FROM sentiment WHERE backend_id LIKE 'vader%' ORDER BY ALL"
+    assert len(_table(ray, vader)) > 0 and _table(ray, vader).equals(_table(local, vader))
     # A second run finds nothing pending and does not even start the workers.
     again = _run_stages(ray, "ray")
     assert again["embed"]["embedded"] == 0 and again["embed"]["engine"] == "ray"

@@ -14,14 +14,14 @@ import logging
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..errors import CommentminerError, ConfigError
 from .local import run_target
-from .shards import write_shards
+from .shards import shard_size, write_shards
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,10 +99,15 @@ class RayEngine:
             return run_target(target, ctx)
         return stage(self, ctx)
 
-    def map_chunks(self, ctx: "StageContext", pending: "pd.DataFrame", worker: type, batch_format: str,
-                   desc: str, unit: str) -> Iterator[Any]:
-        """Run `worker` over `pending` on the cluster; yield its results in chunks of [engine] chunk_rows rows
-        (in `batch_format`), with a progress bar counting rows. The shards are deleted afterwards."""
+    def shard_rows(self, n_rows: int) -> int:
+        """Rows per Parquet shard for a stage with `n_rows` pending rows."""
+        return shard_size(n_rows, self.config.engine.shard_rows, self.workers())
+
+    def map_chunks(self, ctx: "StageContext", shards: "Iterable[pd.DataFrame]", total: int, worker: type,
+                   batch_format: str, desc: str, unit: str) -> Iterator[Any]:
+        """Write `shards` (frames of pending rows, `total` rows in all) to Parquet, run `worker` over them on the
+        cluster, and yield its results in chunks of [engine] chunk_rows rows (in `batch_format`), with a progress
+        bar counting rows. The shards are deleted afterwards."""
         engine = self.config.engine
         ray = self.connect()
         workers = self.workers()
@@ -110,7 +115,7 @@ class RayEngine:
         folder = root / f"commentminer-shards-{desc}-{uuid.uuid4().hex[:8]}"
         bar = None
         try:
-            paths = write_shards(pending, folder, engine.shard_rows, workers)
+            paths = write_shards(shards, folder)
             shards = ray.data.from_items([{"path": str(p)} for p in paths], override_num_blocks=len(paths))
             dataset = shards.map_batches(
                 worker, fn_constructor_kwargs={"config_json": shipped_config(self.config),
@@ -120,7 +125,7 @@ class RayEngine:
             if self.config.run.progress:
                 from tqdm.auto import tqdm
 
-                bar = tqdm(total=len(pending), desc=ctx.label(f"{desc} (ray, {workers} workers)"), unit=unit,
+                bar = tqdm(total=total, desc=ctx.label(f"{desc} (ray, {workers} workers)"), unit=unit,
                            leave=False)
             for chunk in dataset.iter_batches(batch_size=engine.chunk_rows, batch_format=batch_format):
                 yield chunk

@@ -12,6 +12,7 @@ from ..embed import stage as embed_stage
 from ..segment import stage as segment_stage
 from ..sentiment import stage as sentiment_stage
 from . import workers
+from .shards import split
 
 if TYPE_CHECKING:
     from ..context import StageContext
@@ -24,7 +25,8 @@ def segment(engine: "RayEngine", ctx: "StageContext") -> dict:
     parents, stale = segment_stage.pending_parents(ctx, segmenter_id)
     n_units = 0
     if len(parents):
-        for chunk in engine.map_chunks(ctx, parents, workers.SegmentWorker, "pandas", "segment", "text"):
+        shards = split(parents, engine.shard_rows(len(parents)))
+        for chunk in engine.map_chunks(ctx, shards, len(parents), workers.SegmentWorker, "pandas", "segment", "text"):
             spans = [list(zip((int(s) for s in starts), (int(e) for e in ends)))
                      for starts, ends in zip(chunk["starts"], chunk["ends"])]
             chunk = chunk.assign(comment_id=chunk["comment_id"].astype(object).where(chunk["comment_id"].notna(), None))
@@ -40,7 +42,8 @@ def embed(engine: "RayEngine", ctx: "StageContext") -> dict:
     model_id = embedder.model_id
     pending = embed_stage.pending_texts(ctx, model_id)
     if len(pending):
-        for chunk in engine.map_chunks(ctx, pending, workers.EmbedWorker, "numpy", "embed", "sentence"):
+        shards = split(pending, engine.shard_rows(len(pending)))
+        for chunk in engine.map_chunks(ctx, shards, len(pending), workers.EmbedWorker, "numpy", "embed", "sentence"):
             logits = chunk.get("logits") if output_id is not None else None
             embed_stage.write_vectors(ctx, np.asarray(chunk["text_hash"], dtype=object), model_id,
                                       np.asarray(chunk["vector"], np.float32), logits, output_id)
@@ -51,11 +54,28 @@ def sentiment(engine: "RayEngine", ctx: "StageContext") -> dict:
     """Unit scores from the workers, stored by sentiment.stage.write_unit_scores; comments aggregated here."""
     model = sentiment_stage.build_model(ctx)
     work = sentiment_stage.plan(ctx, model)
-    if len(work.pending):
-        for chunk in engine.map_chunks(ctx, work.pending, workers.SentimentWorker, "pandas", "sentiment", "sentence"):
+    counts = {"from_branch": 0, "without_vector": 0}
+
+    def shards():  # the stage's own pending chunks, each with its vectors / logits as a column for Parquet
+        for batch, matrix, has in sentiment_stage.pending_chunks(ctx, work, engine.shard_rows(work.total)):
+            if work.needs_vectors:
+                counts["without_vector"] += int((~has).sum())
+            elif work.branch:
+                counts["from_branch"] += int(has.sum())
+            stored: list = [None] * len(batch)
+            for i, row in zip(np.flatnonzero(has), matrix):
+                stored[i] = row
+            yield batch.assign(has=has, stored=stored)
+
+    scored = 0
+    if work.total:
+        for chunk in engine.map_chunks(ctx, shards(), work.total, workers.SentimentWorker, "pandas", "sentiment",
+                                       "sentence"):
             sentiment_stage.write_unit_scores(ctx, chunk["unit_id"].to_numpy(), work.backend_id, chunk["label"],
                                               chunk["score"], chunk["confidence"])
-    return {**sentiment_stage.finish(ctx, model, work), "engine": engine_label(engine, len(work.pending))}
+            scored += len(chunk)
+    stats = sentiment_stage.finish(ctx, model, work, scored, counts["from_branch"], counts["without_vector"])
+    return {**stats, "engine": engine_label(engine, work.total)}
 
 
 def engine_label(engine: "RayEngine", n_pending: int) -> str:

@@ -1,8 +1,9 @@
-"""Pending rows -> Parquet shards that Ray Data reads (one read task per shard, so every worker gets some)."""
+"""Pending rows -> Parquet shards that the Ray workers read (one shard per worker call, so every worker gets some)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,17 +14,24 @@ def shard_size(n_rows: int, max_rows: int, workers: int) -> int:
     return max(1, min(max_rows, math.ceil(n_rows / (2 * workers))))
 
 
-def write_shards(frame: pd.DataFrame, folder: Path, max_rows: int, workers: int) -> list[Path]:
-    """Write `frame` as consecutive Parquet files part-00000.parquet, ... in `folder`; their paths."""
+def split(frame: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
+    """Consecutive slices of `frame` of at most `rows` rows."""
+    for start in range(0, len(frame), rows):
+        yield frame.iloc[start:start + rows]
+
+
+def write_shards(frames: Iterable[pd.DataFrame], folder: Path) -> list[Path]:
+    """Write each frame as one Parquet file part-00000.parquet, ... in `folder` (one frame in memory at a time);
+    their paths."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
-    size = shard_size(len(frame), max_rows, workers)
     paths = []
-    for number, start in enumerate(range(0, len(frame), size)):
+    for number, frame in enumerate(frames):
+        if not len(frame):
+            continue
         path = folder / f"part-{number:05d}.parquet"
-        table = pa.Table.from_pandas(frame.iloc[start:start + size], preserve_index=False)
-        pq.write_table(table, path)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
         paths.append(path)
     return paths

@@ -97,7 +97,8 @@ class EmbedWorker(ShardWorker):
 
 
 class SentimentWorker(ShardWorker):
-    """Pending units (unit_id, text, + vector or logits) -> unit_id, label, score, confidence."""
+    """Pending units (unit_id, text, has, stored: the vector or logits the backend reads, when `has`) ->
+    unit_id, label, score, confidence of the units scored."""
 
     def __init__(self, config_json: str, threads: int = 1, batch_rows: int = 1024):
         from ..sentiment.stage import build_model
@@ -108,11 +109,13 @@ class SentimentWorker(ShardWorker):
         self.branch = bool(getattr(self.model, "encoder_branch", False))
 
     def process(self, batch: pd.DataFrame) -> pd.DataFrame:
-        from ..sentiment.stage import score_batch
+        from ..sentiment.stage import score_chunk
 
-        if self.branch:  # Parquet gives a list column back as arrays; missing logits as None
-            batch = batch.assign(logits=[None if v is None else np.asarray(v, np.float32) for v in batch["logits"]])
-        scores = score_batch(self.model, batch, self.needs_vectors, self.branch)
-        return pd.DataFrame({"unit_id": batch["unit_id"].to_numpy(), "label": [s.label for s in scores],
+        has = batch["has"].to_numpy(dtype=bool)
+        stored = [np.asarray(v, np.float32) for v in batch.loc[has, "stored"]]
+        matrix = np.stack(stored) if stored else np.zeros((0, 0), np.float32)
+        scored, scores = score_chunk(self.model, batch[["unit_id", "text"]], matrix, has, self.needs_vectors,
+                                     self.branch)
+        return pd.DataFrame({"unit_id": scored["unit_id"].to_numpy(), "label": [s.label for s in scores],
                              "score": [float(s.score) for s in scores],
                              "confidence": [float(s.confidence) for s in scores]})

@@ -18,6 +18,7 @@ read the unit rows (see aggregate.queries.theme_summary and units_table).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,41 +82,51 @@ def _pending(ctx: StageContext, backend_id: str, model_id: str | None, branch: b
 
 @dataclass
 class Plan:
-    """What the stage will score: the pending units and how the backend reads them."""
+    """What the stage will score and how its backend reads the units (their vectors, or stored logits)."""
 
     backend_id: str
-    pending: pd.DataFrame          # unit_id, text (+ vector, or logits when `branch`)
     needs_vectors: bool
     branch: bool
-    model_id: str | None = None    # the embedding model whose vectors are read (needs_vectors)
-    without_vector: int = 0
-    from_branch: int = 0
+    model_id: str | None   # the embedding model whose vectors are read (needs_vectors)
+    total: int             # pending units
 
 
 def plan(ctx: StageContext, model) -> Plan:
-    """The units without a score from `model`, with what its backend reads (vectors or stored logits)."""
-    backend_id = model.backend_id
+    """How `model` scores, and how many units have no score from it yet."""
     needs_vectors = bool(getattr(model, "needs_embeddings", False))
-    model_id = embedding_model_id(ctx) if needs_vectors else None
     branch = bool(getattr(model, "encoder_branch", False))
-    pending = _pending(ctx, backend_id, model_id, branch)
-    from_branch = int(pending["logits"].notna().sum()) if branch else 0
-    without_vector = 0
-    if needs_vectors:
-        has_vector = pending["vector"].notna().to_numpy()
-        without_vector = int((~has_vector).sum())
-        pending = pending[has_vector]
-    return Plan(backend_id, pending, needs_vectors, branch, model_id, without_vector, from_branch)
+    model_id = embedding_model_id(ctx) if needs_vectors else None
+    total = ctx.store.count("units", "NOT EXISTS (SELECT 1 FROM sentiment s WHERE s.target_kind = 'unit' "
+                                     "AND s.target_id = units.unit_id AND s.backend_id = ?)", [model.backend_id])
+    return Plan(model.backend_id, needs_vectors, branch, model_id, total)
 
 
-def score_batch(model, batch: pd.DataFrame, needs_vectors: bool, branch: bool) -> list:
-    """Scores of one batch of pending units (columns as `plan` gives them), in row order."""
+def pending_chunks(ctx: StageContext, work: Plan, rows: int = BATCH_SIZE) -> Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]]:
+    """The pending units in chunks of `rows`: (unit_id + text frame, the matrix of the vectors or logits the
+    backend reads, one row per True in the boolean mask `has`)."""
+    pending = _pending(ctx, work.backend_id, work.model_id, work.branch)
+    column = "vector" if work.needs_vectors else "logits" if work.branch else None
+    for start in range(0, len(pending), rows):
+        batch = pending.iloc[start:start + rows].reset_index(drop=True)
+        if column is None:
+            yield batch[["unit_id", "text"]], np.zeros((0, 0), np.float32), np.zeros(len(batch), bool)
+            continue
+        has = batch[column].notna().to_numpy()
+        stored = [np.asarray(v, dtype=np.float32) for v in batch.loc[has, column]]
+        yield batch[["unit_id", "text"]], (np.stack(stored) if stored else np.zeros((0, 0), np.float32)), has
+
+
+def score_chunk(model, batch: pd.DataFrame, matrix: np.ndarray, has: np.ndarray, needs_vectors: bool,
+                branch: bool) -> tuple[pd.DataFrame, list]:
+    """(the units scored, their scores) for one chunk of `pending_chunks`; units without a vector are left out
+    when the backend needs vectors (the next run scores them)."""
     texts = batch["text"].tolist()
     if needs_vectors:
-        return model.score(texts, vectors=np.stack([np.asarray(v, dtype=np.float32) for v in batch["vector"]]))
+        batch, texts = batch[has], [t for t, h in zip(texts, has) if h]
+        return batch, (model.score(texts, vectors=matrix) if len(texts) else [])
     if branch:
-        return _score_branch(model, texts, batch["logits"])
-    return model.score(texts)
+        return batch, _score_branch(model, texts, matrix, has)
+    return batch, model.score(texts)
 
 
 def write_unit_scores(ctx: StageContext, unit_ids, backend_id: str, labels, scores, confidences) -> None:
@@ -134,34 +145,40 @@ def run(ctx: StageContext) -> dict:
     """Score units without a score from this backend, then (re)aggregate every comment's score."""
     model = build_model(ctx)
     work = plan(ctx, model)
-    for batch in ctx.batches(work.pending, BATCH_SIZE, desc="sentiment", unit="sentence"):
-        scores = score_batch(model, batch, work.needs_vectors, work.branch)
+    scored = from_branch = without_vector = 0
+    bar = ctx.progress(pending_chunks(ctx, work), total=-(-work.total // BATCH_SIZE), desc="sentiment", unit="batch")
+    for batch, matrix, has in bar:
+        if work.needs_vectors:
+            without_vector += int((~has).sum())
+        elif work.branch:
+            from_branch += int(has.sum())
+        batch, scores = score_chunk(model, batch, matrix, has, work.needs_vectors, work.branch)
+        scored += len(scores)
         write_unit_scores(ctx, batch["unit_id"].to_numpy(), work.backend_id, [s.label for s in scores],
                           [s.score for s in scores], [s.confidence for s in scores])
-    return finish(ctx, model, work)
+    return finish(ctx, model, work, scored, from_branch, without_vector)
 
 
-def finish(ctx: StageContext, model, work: Plan) -> dict:
+def finish(ctx: StageContext, model, work: Plan, scored: int, from_branch: int, without_vector: int) -> dict:
     """(Re)aggregate every comment's score from its units' scores; returns the stage's counts."""
     threshold = float(getattr(model, "neutral_threshold", ctx.config.sentiment.neutral_threshold))
     comments = aggregate_comments(ctx, work.backend_id, threshold)
     ctx.store.upsert("sentiment", comments)
-    stats = {"units_scored": len(work.pending), "comments_scored": len(comments), "backend_id": work.backend_id}
+    stats = {"units_scored": scored, "comments_scored": len(comments), "backend_id": work.backend_id}
     if work.needs_vectors:
-        stats.update(units_without_vector=work.without_vector, embedding_model_id=work.model_id)
+        stats.update(units_without_vector=without_vector, embedding_model_id=work.model_id)
     if work.branch:
-        stats["units_from_embed_pass"] = work.from_branch
+        stats["units_from_embed_pass"] = from_branch
     return stats
 
 
-def _score_branch(model, texts: list[str], logits: pd.Series) -> list:
-    """Scores from the logits the embed stage stored; texts without them are run through the model here."""
-    stored = logits.notna().to_numpy()
+def _score_branch(model, texts: list[str], logits: np.ndarray, stored: np.ndarray) -> list:
+    """Scores from the logits the embed stage stored (`logits`: one row per True in `stored`); texts without
+    them are run through the model here."""
     scores: list = [None] * len(texts)
     if stored.any():
         rows = np.flatnonzero(stored)
-        matrix = np.stack([np.asarray(logits.iloc[i], dtype=np.float32) for i in rows])
-        for i, score in zip(rows, model.score_logits([texts[i] for i in rows], matrix)):
+        for i, score in zip(rows, model.score_logits([texts[i] for i in rows], logits)):
             scores[i] = score
     if not stored.all():
         rows = np.flatnonzero(~stored)
