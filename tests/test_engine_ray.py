@@ -116,7 +116,10 @@ def test_both_engines_give_the_same_rows(ray_instance, ingested, monkeypatch):
     for db in (local, ray):
         _run_stages(db, "local" if db == local else "ray", ["sentiment"], ("sentiment.backend=vader.v1",))
     vader = "SELECT target_kind, target_id, label, score FROM sentiment WHERE backend_id LIKE 'vader%' ORDER BY ALL"
-    assert len(_table(ray, vader)) > 0 and _table(ray, vader).equals(_table(local, vader))
+    got, want = _table(ray, vader), _table(local, vader)
+    assert len(got) > 0 and got[["target_kind", "target_id", "label"]].equals(want[["target_kind", "target_id", "label"]])
+    # comment scores are sums in DuckDB, whose order follows the order rows were written: equal to float rounding
+    assert np.allclose(got["score"], want["score"], atol=1e-9)
     # A second run finds nothing pending and does not even start the workers.
     again = _run_stages(ray, "ray")
     assert again["embed"]["embedded"] == 0 and again["embed"]["engine"] == "ray"
