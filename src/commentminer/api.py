@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, load_config
+from .engine import make_engine
 from .errors import CommentminerError, InputError, StoreError
 
 if TYPE_CHECKING:  # the store pulls in duckdb and pandas; keep `commentminer --help` fast
@@ -231,17 +232,20 @@ def _analyse(cfg: Config, db: str | Path | None, log: Log, steps: "RunSteps") ->
             raise StoreError(f"{store.path}: no articles to analyse (run `commentminer ingest PATH` first)")
         run_id = f"run_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
         ctx = StageContext.create(store, cfg, run_id=run_id)
+        engine = make_engine(cfg)  # [engine] backend: where segment, embed and sentiment run
         _record_run(store, cfg, run_id, status="running", stats={})
         stats: dict[str, Any] = {}
         try:
             for name, target in ANALYSIS_STAGES:
                 with steps.stage(name, ctx):
-                    stats[name] = _stage(target)(ctx)
+                    stats[name] = engine.run_stage(name, target, ctx)
                 _done(steps, log, name, stats[name])
         except BaseException:
             stats["timings"] = steps.rows()
             _record_run(store, cfg, run_id, status="failed", stats=stats)
             raise
+        finally:
+            engine.close()
         stats["errors"] = {"quarantined_total": store.count("errors")}
         stats["timings"] = steps.rows()
         _record_run(store, cfg, run_id, status="ok", stats=stats)

@@ -38,6 +38,10 @@ FastOpt = Annotated[Optional[bool], typer.Option(
          "little, see benchmarks/README.md); --exact: the fp32 graph. Default: [embed] precision.")]
 RefitOpt = Annotated[bool, typer.Option(
     "--refit", help="Re-fit the themes instead of placing new units into the last run's themes (sets [themes] refit).")]
+EngineOpt = Annotated[Optional[str], typer.Option(
+    "--engine", help="Where segment, embed and sentiment run: local or ray (sets [engine] backend).")]
+RayAddressOpt = Annotated[Optional[str], typer.Option(
+    "--ray-address", help="Ray cluster to join, e.g. head:6379 (sets [engine] ray_address; default: start Ray here).")]
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders to read (folders: files matching [ingest] patterns).")]
 
 
@@ -60,6 +64,17 @@ def _load(config: Optional[Path], overrides: Optional[list[str]], quiet: bool, f
     return cfg
 
 
+def _engine(cfg: Config, engine: Optional[str], ray_address: Optional[str]) -> Config:
+    """Apply --engine / --ray-address (validated like the config keys they set)."""
+    if engine is not None:
+        if engine not in ("local", "ray"):
+            raise CommentminerError(f"--engine {engine}: unknown engine (valid: local, ray)")
+        cfg.engine.backend = engine
+    if ray_address is not None:
+        cfg.engine.ray_address = ray_address
+    return cfg
+
+
 def _db(cfg: Config, db: Optional[Path]) -> Path:
     return db or Path(cfg.store.path)
 
@@ -71,13 +86,13 @@ def run(
     config: ConfigOpt = None, set_: SetOpt = None,
     db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store (default: OUT/commentminer.duckdb).")] = None,
     quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False, fast: FastOpt = None, refit: RefitOpt = False,
-    fmt: FormatOpt = None, column_map: MapOpt = None,
+    fmt: FormatOpt = None, column_map: MapOpt = None, engine: EngineOpt = None, ray_address: RayAddressOpt = None,
 ) -> None:
     """The one-shot main job: ingest PATHS, analyse them, and write the report into OUT.
 
     Takes ingest's options too: commentminer run comments.csv --map text=comment_text --out reports/mine
     """
-    cfg = _load(config, set_, quiet, fast)
+    cfg = _engine(_load(config, set_, quiet, fast), engine, ray_address)
     cfg.themes.refit = cfg.themes.refit or refit
     if pseudonymise:
         cfg.report.pseudonymise = True
@@ -148,9 +163,10 @@ def scrape(
 
 @app.command()
 def analyse(config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False,
-            fast: FastOpt = None, refit: RefitOpt = False) -> None:
+            fast: FastOpt = None, refit: RefitOpt = False, engine: EngineOpt = None,
+            ray_address: RayAddressOpt = None) -> None:
     """Split sentences, find quoted voices, embed, score sentiment, resolve regions and find themes."""
-    cfg = _load(config, set_, quiet, fast)
+    cfg = _engine(_load(config, set_, quiet, fast), engine, ray_address)
     cfg.themes.refit = cfg.themes.refit or refit
     run_id = api.analyse(config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
     if not quiet:

@@ -150,6 +150,17 @@ class ReportConfig(_Section):
     theme_map: Literal["umap", "pca"] = "umap"
 
 
+class EngineConfig(_Section):
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str = ""
+    workers: int = Field(2, ge=1)
+    worker_threads: int = Field(1, ge=1)
+    batch_rows: int = Field(1024, gt=0)
+    chunk_rows: int = Field(2048, gt=0)
+    shard_rows: int = Field(20_000, gt=0)
+    shard_dir: str = ""
+
+
 class Config(_Section):
     """The whole resolved configuration of a run."""
 
@@ -166,6 +177,7 @@ class Config(_Section):
     regions: RegionsConfig = RegionsConfig()
     aggregate: AggregateConfig = AggregateConfig()
     report: ReportConfig = ReportConfig()
+    engine: EngineConfig = EngineConfig()
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys) of the resolved config."""

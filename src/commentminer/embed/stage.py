@@ -50,13 +50,9 @@ def sentiment_branch(ctx: StageContext) -> tuple[Path, str] | None:
     return backend.weights_path, backend.backend_id
 
 
-def run(ctx: StageContext) -> dict:
-    """Embed every distinct unit text that has no cached vector for the configured model."""
-    branch = sentiment_branch(ctx)
-    embedder = build_embedder(ctx, branch[0] if branch else None)
-    with_branch = branch is not None and getattr(embedder, "supports_branch", False)
-    model_id = embedder.model_id
-    pending = ctx.store.query(
+def pending_texts(ctx: StageContext, model_id: str):
+    """Distinct unit texts (text_hash, text) with no vector for `model_id`, by text hash."""
+    return ctx.store.query(
         """
         SELECT text_hash, any_value(text) AS text FROM units u
         WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.text_hash = u.text_hash AND e.model_id = ?)
@@ -64,25 +60,47 @@ def run(ctx: StageContext) -> dict:
         """,
         [model_id],
     )
+
+
+def write_vectors(ctx: StageContext, hashes, model_id: str, vectors: np.ndarray, logits: np.ndarray | None = None,
+                  output_id: str | None = None) -> None:
+    """Store one batch's vectors (and the sentiment branch's logits under `output_id`) in one transaction.
+
+    The one write path of this stage, whichever engine ran the model (see commentminer.engine)."""
+    with ctx.store.transaction():  # vectors and logits of a batch land together or not at all
+        ctx.store.upsert_vectors("embeddings", {"text_hash": hashes, "model_id": model_id,
+                                                "dim": vectors.shape[1]}, "vector", vectors, transaction=False)
+        if logits is not None:
+            ctx.store.upsert_vectors("encoder_outputs", {"text_hash": hashes, "output_id": output_id},
+                                     "output", np.asarray(logits, np.float32), transaction=False)
+
+
+def run(ctx: StageContext) -> dict:
+    """Embed every distinct unit text that has no cached vector for the configured model."""
+    branch = sentiment_branch(ctx)
+    embedder = build_embedder(ctx, branch[0] if branch else None)
+    with_branch = branch is not None and getattr(embedder, "supports_branch", False)
+    model_id = embedder.model_id
+    pending = pending_texts(ctx, model_id)
     try:
         for batch in ctx.batches(pending, BATCH_SIZE, desc="embed", unit="sentence"):
             texts = batch["text"].tolist()
-            hashes = batch["text_hash"].to_numpy()
             if with_branch:
                 vectors, logits = embedder.embed_with_branch(texts)
             else:
                 vectors, logits = embedder.embed(texts), None
-            with ctx.store.transaction():  # vectors and logits of a batch land together or not at all
-                ctx.store.upsert_vectors("embeddings", {"text_hash": hashes, "model_id": model_id,
-                                                        "dim": vectors.shape[1]}, "vector", vectors, transaction=False)
-                if logits is not None:
-                    ctx.store.upsert_vectors("encoder_outputs", {"text_hash": hashes, "output_id": branch[1]},
-                                             "output", np.asarray(logits, np.float32), transaction=False)
+            write_vectors(ctx, batch["text_hash"].to_numpy(), model_id, vectors, logits,
+                          branch[1] if with_branch else None)
     finally:
         if hasattr(embedder, "close"):
             embedder.close()
-    stats = {"embedded": len(pending), "cached_total": ctx.store.count("embeddings", "model_id = ?", [model_id]),
+    return finish(ctx, len(pending), model_id, branch[1] if with_branch else None)
+
+
+def finish(ctx: StageContext, n_embedded: int, model_id: str, output_id: str | None) -> dict:
+    """The stage's counts (`output_id`: the sentiment branch's, when the pass produced its logits)."""
+    stats = {"embedded": n_embedded, "cached_total": ctx.store.count("embeddings", "model_id = ?", [model_id]),
              "model_id": model_id}
-    if with_branch:
-        stats["branch_output_id"] = branch[1]
+    if output_id is not None:
+        stats["branch_output_id"] = output_id
     return stats

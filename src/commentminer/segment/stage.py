@@ -86,22 +86,41 @@ def units_for(parents: pd.DataFrame, spans: list[list[tuple[int, int]]], segment
     return pd.DataFrame(columns, columns=UNITS.column_names)
 
 
+def pending_parents(ctx: StageContext, segmenter_id: str) -> tuple[pd.DataFrame, bool]:
+    """(parents not yet segmented by `segmenter_id`, whether units of another segmenter may need replacing)."""
+    parents = _pending_parents(ctx, segmenter_id)
+    # Units of another segmenter exist only after a change of segmenter; without any, nothing can be stale.
+    stale = len(parents) > 0 and ctx.store.count(
+        "units", "kind IN ('comment', 'article') AND segmenter_id <> ?", [segmenter_id]) > 0
+    return parents, stale
+
+
+def write_units(ctx: StageContext, parents: pd.DataFrame, spans: list[list[tuple[int, int]]], segmenter_id: str,
+                stale: bool) -> int:
+    """Store the units of one batch of `parents` from their sentence spans; returns the units written.
+
+    The one write path of this stage, whichever engine split the sentences (see commentminer.engine)."""
+    units = units_for(parents, spans, segmenter_id)
+    if stale:
+        _drop_stale_units(ctx, parents, segmenter_id)
+    ctx.store.upsert("units", units)
+    return len(units)
+
+
 def run(ctx: StageContext) -> dict:
     """Segment every parent not yet segmented by the configured segmenter; returns counts."""
     segmenter = build_segmenter(ctx)
-    parents = _pending_parents(ctx, segmenter.segmenter_id)
-    # Units of another segmenter exist only after a change of segmenter; without any, nothing can be stale.
-    stale = len(parents) > 0 and ctx.store.count(
-        "units", "kind IN ('comment', 'article') AND segmenter_id <> ?", [segmenter.segmenter_id]) > 0
+    parents, stale = pending_parents(ctx, segmenter.segmenter_id)
     n_units = 0
     for batch in ctx.batches(parents, BATCH_SIZE, desc="segment", unit="text"):
         spans = segmenter.split(batch["text"].fillna("").tolist())
-        units = units_for(batch, spans, segmenter.segmenter_id)
-        if stale:
-            _drop_stale_units(ctx, batch, segmenter.segmenter_id)
-        ctx.store.upsert("units", units)
-        n_units += len(units)
-    return {"parents_segmented": len(parents), "units_written": n_units, "units_total": ctx.store.count("units")}
+        n_units += write_units(ctx, batch, spans, segmenter.segmenter_id, stale)
+    return finish(ctx, len(parents), n_units)
+
+
+def finish(ctx: StageContext, n_parents: int, n_units: int) -> dict:
+    """The stage's counts."""
+    return {"parents_segmented": n_parents, "units_written": n_units, "units_total": ctx.store.count("units")}
 
 
 def _drop_stale_units(ctx: StageContext, batch: pd.DataFrame, segmenter_id: str) -> None:

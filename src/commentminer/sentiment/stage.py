@@ -18,6 +18,8 @@ read the unit rows (see aggregate.queries.theme_summary and units_table).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -70,6 +72,59 @@ def _pending_sql(backend_id: str, model_id: str | None, branch: bool = False) ->
                 WHERE {missing} ORDER BY u.unit_id""", [model_id, backend_id])
 
 
+@dataclass
+class Plan:
+    """What the stage will score and how its backend reads the units (their vectors, or stored logits)."""
+
+    backend_id: str
+    needs_vectors: bool
+    branch: bool
+    model_id: str | None   # the embedding model whose vectors are read (needs_vectors)
+    total: int             # pending units
+
+
+def plan(ctx: StageContext, model) -> Plan:
+    """How `model` scores, and how many units have no score from it yet."""
+    needs_vectors = bool(getattr(model, "needs_embeddings", False))
+    branch = bool(getattr(model, "encoder_branch", False))
+    model_id = embedding_model_id(ctx) if needs_vectors else None
+    total = ctx.store.count("units", "NOT EXISTS (SELECT 1 FROM sentiment s WHERE s.target_kind = 'unit' "
+                                     "AND s.target_id = units.unit_id AND s.backend_id = ?)", [model.backend_id])
+    return Plan(model.backend_id, needs_vectors, branch, model_id, total)
+
+
+def pending_chunks(ctx: StageContext, work: Plan, rows: int = BATCH_SIZE) -> Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]]:
+    """The pending units in chunks of `rows`: (unit_id + text frame, the matrix of the vectors or logits the
+    backend reads as one contiguous array, one row per True in the boolean mask `has`)."""
+    sql, params = _pending_sql(work.backend_id, work.model_id, work.branch)
+    return iter_vector_chunks(ctx.store, sql, params, chunk_rows=rows)
+
+
+def score_chunk(model, batch: pd.DataFrame, matrix: np.ndarray, has: np.ndarray, needs_vectors: bool,
+                branch: bool) -> tuple[pd.DataFrame, list]:
+    """(the units scored, their scores) for one chunk of `pending_chunks`; units without a vector are left out
+    when the backend needs vectors (the next run scores them)."""
+    texts = batch["text"].tolist()
+    if needs_vectors:
+        batch, texts = batch[has], [t for t, h in zip(texts, has) if h]
+        return batch, (model.score(texts, vectors=matrix) if len(texts) else [])
+    if branch:
+        return batch, _score_branch(model, texts, matrix, has)
+    return batch, model.score(texts)
+
+
+def write_unit_scores(ctx: StageContext, unit_ids, backend_id: str, labels, scores, confidences) -> None:
+    """Store one batch's unit scores. The one write path of this stage, whichever engine scored the units."""
+    ctx.store.upsert("sentiment", pd.DataFrame({
+        "target_kind": "unit",
+        "target_id": np.asarray(unit_ids),
+        "backend_id": backend_id,
+        "label": list(labels),
+        "score": list(scores),
+        "confidence": list(confidences),
+    }))
+
+
 def run(ctx: StageContext) -> dict:
     """Score units without a score from this backend, then (re)aggregate every comment's score.
 
@@ -77,42 +132,30 @@ def run(ctx: StageContext) -> dict:
     chunk (store.vectors.iter_vector_chunks), each chunk scored and written before the next is read.
     """
     model = build_model(ctx)
-    backend_id = model.backend_id
-    needs_vectors = bool(getattr(model, "needs_embeddings", False))
-    model_id = embedding_model_id(ctx) if needs_vectors else None
-    branch = bool(getattr(model, "encoder_branch", False))
-    sql, params = _pending_sql(backend_id, model_id, branch)
-    total = int(ctx.store.con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0])
+    work = plan(ctx, model)
     scored = from_branch = without_vector = 0
-    bar = ctx.progress(iter_vector_chunks(ctx.store, sql, params, chunk_rows=BATCH_SIZE),
-                       total=-(-total // BATCH_SIZE), desc="sentiment", unit="batch")
+    bar = ctx.progress(pending_chunks(ctx, work), total=-(-work.total // BATCH_SIZE), desc="sentiment", unit="batch")
     for batch, matrix, has in bar:
-        texts = batch["text"].tolist()
-        if needs_vectors:
+        if work.needs_vectors:
             without_vector += int((~has).sum())
-            batch, texts = batch[has], [t for t, h in zip(texts, has) if h]
-            scores = model.score(texts, vectors=matrix) if len(texts) else []
-        elif branch:
+        elif work.branch:
             from_branch += int(has.sum())
-            scores = _score_branch(model, texts, matrix, has)
-        else:
-            scores = model.score(texts)
+        batch, scores = score_chunk(model, batch, matrix, has, work.needs_vectors, work.branch)
         scored += len(scores)
-        ctx.store.upsert("sentiment", pd.DataFrame({
-            "target_kind": "unit",
-            "target_id": batch["unit_id"].to_numpy(),
-            "backend_id": backend_id,
-            "label": [s.label for s in scores],
-            "score": [s.score for s in scores],
-            "confidence": [s.confidence for s in scores],
-        }))
+        write_unit_scores(ctx, batch["unit_id"].to_numpy(), work.backend_id, [s.label for s in scores],
+                          [s.score for s in scores], [s.confidence for s in scores])
+    return finish(ctx, model, work, scored, from_branch, without_vector)
+
+
+def finish(ctx: StageContext, model, work: Plan, scored: int, from_branch: int, without_vector: int) -> dict:
+    """(Re)aggregate every comment's score from its units' scores; returns the stage's counts."""
     threshold = float(getattr(model, "neutral_threshold", ctx.config.sentiment.neutral_threshold))
-    comments = aggregate_comments(ctx, backend_id, threshold)
+    comments = aggregate_comments(ctx, work.backend_id, threshold)
     ctx.store.upsert("sentiment", comments)
-    stats = {"units_scored": scored, "comments_scored": len(comments), "backend_id": backend_id}
-    if needs_vectors:
-        stats.update(units_without_vector=without_vector, embedding_model_id=model_id)
-    if branch:
+    stats = {"units_scored": scored, "comments_scored": len(comments), "backend_id": work.backend_id}
+    if work.needs_vectors:
+        stats.update(units_without_vector=without_vector, embedding_model_id=work.model_id)
+    if work.branch:
         stats["units_from_embed_pass"] = from_branch
     return stats
 
