@@ -236,7 +236,7 @@ def test_cli_refit_flag_sets_themes_refit(monkeypatch, tmp_path, command, flag, 
 
     seen = {}
 
-    def fake_run(paths, out, config, db, log):
+    def fake_run(paths, out, config, db, log, **ingest_options):  # fmt, column_map
         seen["refit"] = config.themes.refit
         return api.RunResult("run_x", tmp_path / "s.duckdb", {"report": tmp_path / "r", "brief": tmp_path / "b"}, {})
 
