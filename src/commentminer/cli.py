@@ -36,6 +36,7 @@ FastOpt = Annotated[Optional[bool], typer.Option(
     "--fast/--exact",
     help="--fast: the int8 model graph (sets [embed] precision = \"int8\"; faster, vectors and sentiment move a "
          "little, see benchmarks/README.md); --exact: the fp32 graph. Default: [embed] precision.")]
+ThemesOpt = Annotated[Optional[Path], typer.Option("--themes", help="Guided themes file (TOML [[theme]] tables with seed phrases, e.g. configs/themes.toml for the sample corpus); sets [themes] guided_path. Default: none, every theme is discovered.")]
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders to read (folders: files matching [ingest] patterns).")]
 
 
@@ -47,8 +48,11 @@ def _quiet(_: str) -> None:
     return None
 
 
-def _load(config: Optional[Path], overrides: Optional[list[str]], quiet: bool, fast: Optional[bool] = None) -> Config:
+def _load(config: Optional[Path], overrides: Optional[list[str]], quiet: bool, fast: Optional[bool] = None,
+          themes: Optional[Path] = None) -> Config:
     cfg = load_config(config, overrides or [])
+    if themes is not None:
+        cfg.themes.guided_path = str(themes)
     if quiet:
         cfg.run.progress = False
     if fast is not None:
@@ -68,10 +72,10 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for report.html and exports/.")],
     config: ConfigOpt = None, set_: SetOpt = None,
     db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store (default: OUT/commentminer.duckdb).")] = None,
-    quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False, fast: FastOpt = None,
+    quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False, fast: FastOpt = None, themes: ThemesOpt = None,
 ) -> None:
     """The one-shot main job: ingest PATHS, analyse them, and write the report into OUT."""
-    cfg = _load(config, set_, quiet, fast)
+    cfg = _load(config, set_, quiet, fast, themes)
     if pseudonymise:
         cfg.report.pseudonymise = True
     result = api.run(paths, out=out, config=cfg, db=db, log=_quiet if quiet else _log)
@@ -140,9 +144,9 @@ def scrape(
 
 @app.command()
 def analyse(config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False,
-            fast: FastOpt = None) -> None:
+            fast: FastOpt = None, themes: ThemesOpt = None) -> None:
     """Split sentences, find quoted voices, embed, score sentiment, resolve regions and find themes."""
-    cfg = _load(config, set_, quiet, fast)
+    cfg = _load(config, set_, quiet, fast, themes)
     run_id = api.analyse(config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
     if not quiet:
         _log(api.format_timings(api.run_stats(run_id, db=_db(cfg, db), config=cfg)["timings"]))

