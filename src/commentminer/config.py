@@ -103,7 +103,7 @@ class ThemesConfig(_Section):
     small_corpus_units_per_theme: int = Field(20, ge=2)
     small_corpus_max_themes: int = Field(40, ge=1)
     min_topic_size: int = Field(15, ge=2)
-    max_themes: int = Field(40, ge=2)
+    max_themes: int = Field(0, ge=0)
     fit_sample: int = Field(10_000, ge=100)
     ngram_range: tuple[int, int] = (1, 3)
     top_n_words: int = Field(10, gt=0)
