@@ -116,7 +116,7 @@ def test_benchmark_smoke_on_synthetic_data(capsys, monkeypatch):
     monkeypatch.setattr(bench, "warm_up", lambda seed: None)
     assert bench.main(["--synthetic", "--limit", "240", "--methods", "commentminer", "kmeans"]) == 0
     out = capsys.readouterr().out
-    assert "| synthetic (240, 6) | (a) commentminer: small:ward" in out and "(c) KMeans, gold k: kmeans(k=6)" in out
+    assert "| synthetic (240, 6) | (a) commentminer: small:ward" in out and "(c) KMeans, gold k: kmeans(k=6, n_init=10)" in out
     assert "ACC vs (c)" in out
 
 
