@@ -20,7 +20,7 @@ help:
 	@echo "make clean  - remove reports/ and stores (keeps .venv and models/)"
 
 run: setup
-	$(BIN)/commentminer run corpus/seeds --out $(OUT)
+	$(BIN)/commentminer run corpus/seeds --out $(OUT) --themes configs/themes.toml
 
 test: setup
 	$(BIN)/python -m pytest

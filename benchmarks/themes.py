@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = ROOT.parent / "shared" / "data" / "short_text_clustering"
+# ../shared/data next to the checkout; COMMENTMINER_DATA overrides it (a worktree sits one level deeper)
+DATA_DIR = Path(__import__("os").environ.get("COMMENTMINER_DATA", ROOT.parent / "shared" / "data")) / "short_text_clustering"
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 MODEL_PATH = ROOT / "models" / "all-MiniLM-L6-v2"
 
@@ -99,6 +100,78 @@ def subsample(n: int, limit: int | None, seed: int = 0) -> np.ndarray:
     if not limit or limit >= n:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
+
+
+def merged_dataset(limit: int = 20_000, seed: int = 0, precision: str = "fp32"):
+    """The many-class set: the four dev sets merged (52 gold classes: each set's labels kept apart), a seeded
+    random `limit` of them. Returns (texts, vectors, gold)."""
+    texts, vectors, gold, offset = [], [], [], 0
+    for name, file in DATASETS.items():
+        t, g = load_dataset(DATA_DIR / file)
+        texts += t
+        vectors.append(cached_embeddings(name, t, precision=precision))
+        g = np.unique(g, return_inverse=True)[1] + offset
+        gold.append(g)
+        offset = int(g.max()) + 1
+    vectors, gold = np.concatenate(vectors), np.concatenate(gold)
+    keep = subsample(len(texts), limit, seed)
+    return [texts[i] for i in keep], vectors[keep], gold[keep]
+
+
+# StackOverflow's 20 gold classes, in label order (Xu et al. 2015), and the words that name each in a label.
+STACKOVERFLOW_TAGS = ["wordpress", "oracle", "svn", "apache", "excel", "matlab", "visual-studio", "cocoa", "osx",
+                      "bash", "spring", "hibernate", "scala", "sharepoint", "ajax", "qt", "drupal", "linq",
+                      "haskell", "magento"]
+TAG_FORMS = {"svn": ("svn", "subversion"), "visual-studio": ("visual studio", "visual-studio"),
+             "osx": ("osx", "os x", "mac"), "bash": ("bash", "shell")}
+
+
+def names_tag(label: str, tag: str) -> bool:
+    """Whether a theme label names a StackOverflow tag (or its obvious form: "Visual Studio" for visual-studio)."""
+    import re
+
+    text = f" {re.sub(r'[^a-z0-9+#-]+', ' ', label.lower())} "
+    return any(f" {form} " in text or f" {form}s " in text for form in TAG_FORMS.get(tag, (tag,)))
+
+
+def label_quality_stackoverflow(texts: list[str], vectors: np.ndarray, gold: np.ndarray, seed: int) -> dict:
+    """Themes of (a) labelled as the themes stage labels them (labels.describe_themes with the spaCy tagger):
+    the share of themes whose label names their majority gold tag."""
+    from commentminer.themes.labels import describe_themes
+    from commentminer.themes.pos import SpacyTagger
+
+    pred, _ = run_commentminer(vectors, seed)
+    described = describe_themes(texts, pred, (1, 3), 10, 0.2, tagger=SpacyTagger())
+    rows = []
+    for theme, (label, _) in sorted(described.items()):
+        members = gold[pred == theme]
+        tag = STACKOVERFLOW_TAGS[int(np.bincount(members).argmax()) - 1]
+        rows.append((theme, label, tag, names_tag(label, tag)))
+    return {"themes": len(rows), "named": sum(r[3] for r in rows), "rows": rows}
+
+
+def label_quality_store(db: Path, run_id: str | None = None) -> dict:
+    """On a themed store (e.g. SFU C3): the share of leaf labels that are multi-word phrases, and grounding:
+    the mean share of a theme's members whose text contains its label phrase (as a candidate phrase)."""
+    from commentminer.store import Store
+    from commentminer.themes.labels import phrase_occurs
+
+    with Store(db, read_only=True) as store:
+        run_id = run_id or str(store.query("SELECT run_id FROM themes ORDER BY run_id DESC LIMIT 1").iloc[0, 0])
+        themes = store.query("SELECT theme_id, label, kind, n_units FROM themes WHERE run_id = ?", [run_id])
+        members = store.query("SELECT ut.theme_id, u.text FROM unit_themes ut JOIN units u USING (unit_id) "
+                              "WHERE ut.run_id = ?", [run_id])
+    leaves = themes[themes.kind.isin(["guided", "discovered"])]
+    grounding = []
+    for row in leaves.itertuples():
+        texts = members.text[members.theme_id == row.theme_id]
+        grounding.append(np.mean([phrase_occurs(row.label.lower(), t) for t in texts]) if len(texts) else 0.0)
+    other = int(themes.loc[themes.kind == "other", "n_units"].sum())
+    return {"run_id": run_id, "leaves": len(leaves), "parents": int((themes.kind == "parent").sum()),
+            "multi_word": float(np.mean([" " in label for label in leaves.label])) if len(leaves) else 0.0,
+            "grounding": float(np.mean(grounding)) if grounding else 0.0,
+            "other_share": other / max(int(themes.loc[themes.kind != "parent", "n_units"].sum()), 1),
+            "labels": leaves.sort_values("n_units", ascending=False).label.tolist()}
 
 
 # -- metrics --------------------------------------------------------------------------------------------------
@@ -163,10 +236,11 @@ def run_bertopic_default(texts: list[str], vectors: np.ndarray, seed: int) -> tu
 
 
 def run_kmeans_gold_k(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, str]:
-    """(c) KMeans told the gold k, on the same embeddings."""
+    """(c) KMeans told the gold k, on the same embeddings, best of n_init=10 starts (the fair reference: a single
+    seed's result depends on its luck, see --sweep)."""
     from sklearn.cluster import KMeans
 
-    return KMeans(n_clusters=k, random_state=seed).fit_predict(vectors), f"kmeans(k={k})"
+    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(vectors), f"kmeans(k={k}, n_init=10)"
 
 
 def evaluate(name: str, texts: list[str], vectors: np.ndarray, gold: np.ndarray, seed: int,
@@ -205,6 +279,7 @@ def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict
 
     from commentminer.themes.bertopic_model import BertopicThemeModel
     from commentminer.themes.clustering import SelectedKClusterer, select_k
+    from commentminer.themes.ksearch import search_k
 
     clusterer, _, _ = BertopicThemeModel(seed=seed).cluster_model(len(vectors))
     if not isinstance(clusterer, SelectedKClusterer):
@@ -212,7 +287,9 @@ def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict
     X = np.asarray(vectors, dtype=np.float32)
     sample = clusterer.sample_indices(len(X))
     Z = clusterer._reduce(X[sample])
-    chosen, _, internal = select_k(Z, clusterer.k_min, clusterer.k_high(len(sample)), seed, clusterer.n_init)
+    k_hi = clusterer.k_high(len(sample), len(X))
+    chosen, _, _ = search_k(Z, clusterer.k_min, k_hi, seed, clusterer.n_init)     # what (a) picks, coarse-to-fine
+    _, _, internal = select_k(Z, clusterer.k_min, k_hi, seed, clusterer.n_init)   # every k, for the table
     ks = sorted(internal)
     rank_sum = {k: 0 for k in ks}
     for index in range(2):
@@ -316,7 +393,12 @@ def markdown_table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
+    parser.add_argument("--datasets", nargs="+", choices=[*DATASETS, "merged"], default=[*DATASETS, "merged"],
+                        help="dev sets; merged = all four merged (52 classes), a seeded 20,000 of them")
+    parser.add_argument("--labels", action="store_true",
+                        help="label quality instead: StackOverflow labels naming their majority tag (and --store)")
+    parser.add_argument("--store", type=Path, default=None,
+                        help="with --labels: a themed store (e.g. SFU C3) for the multi-word share and grounding")
     parser.add_argument("--limit", type=int, default=None, help="seeded random subset of N texts per dataset")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--methods", nargs="+", choices=["commentminer", "bertopic", "kmeans"],
@@ -328,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="diagnose the k choice: (a) at every k, (c) over 10 seeds (instead of the comparison)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
+    if args.labels:
+        return print_label_quality(args)
     rows = []
     warm_up(args.seed)
     if args.synthetic:
@@ -335,6 +419,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sets = []
         for name in args.datasets:
+            if name == "merged":
+                texts, vectors, gold = merged_dataset(precision=args.precision)
+                keep = subsample(len(texts), args.limit)
+                sets.append((name, [texts[i] for i in keep], vectors[keep], gold[keep]))
+                continue
             texts, gold = load_dataset(DATA_DIR / DATASETS[name])
             vectors = cached_embeddings(name, texts, precision=args.precision)
             keep = subsample(len(texts), args.limit)
@@ -346,6 +435,24 @@ def main(argv: list[str] | None = None) -> int:
             rows += evaluate(name, texts, vectors, gold, args.seed, tuple(args.methods))
     if not args.sweep:
         print(markdown_table(rows))
+    return 0
+
+
+def print_label_quality(args) -> int:
+    """--labels: StackOverflow's tag-naming share, and a themed store's multi-word share and grounding."""
+    texts, gold = load_dataset(DATA_DIR / DATASETS["stackoverflow"])
+    vectors = cached_embeddings("stackoverflow", texts, precision=args.precision)
+    keep = subsample(len(texts), args.limit)
+    found = label_quality_stackoverflow([texts[i] for i in keep], vectors[keep], gold[keep], args.seed)
+    print(f"StackOverflow: {found['named']}/{found['themes']} theme labels name their majority tag")
+    for theme, label, tag, ok in found["rows"]:
+        print(f"  {theme}: {label!r} (majority tag {tag}){'' if ok else '  <- misses'}")
+    if args.store:
+        store = label_quality_store(args.store)
+        print(f"{args.store} (run {store['run_id']}): {store['leaves']} leaf themes, {store['parents']} parents; "
+              f"multi-word labels {store['multi_word']:.0%}; grounding {store['grounding']:.0%}; "
+              f"other {store['other_share']:.1%}")
+        print("  labels, largest first: " + "; ".join(store["labels"][:40]))
     return 0
 
 

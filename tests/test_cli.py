@@ -161,3 +161,33 @@ def test_fast_and_exact_pick_the_graph_precision(monkeypatch, tmp_path, flag, pr
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert seen["precision"] == precision
+
+
+@pytest.mark.parametrize("command", ["run", "analyse"])
+def test_guided_themes_are_opt_in_with_themes_flag(monkeypatch, tmp_path, command):
+    """No guided themes unless asked for: the default config has none, `--themes FILE` sets [themes] guided_path."""
+    from typer.testing import CliRunner
+
+    from commentminer import api
+    from commentminer.cli import app
+
+    seen = []
+
+    def fake_run(paths, out, config, db, log):
+        seen.append(config.themes.guided_path)
+        return api.RunResult("run_x", tmp_path / "s.duckdb", {"report": tmp_path / "r", "brief": tmp_path / "b"},
+                             {"timings": TIMINGS})
+
+    def fake_analyse(config, db, log):
+        seen.append(config.themes.guided_path)
+        return "run_x"
+
+    monkeypatch.setattr(api, "run", fake_run)
+    monkeypatch.setattr(api, "analyse", fake_analyse)
+    monkeypatch.setattr(api, "run_stats", lambda *a, **k: {"timings": TIMINGS})
+    base = ["run", str(tmp_path), "--out", str(tmp_path)] if command == "run" else ["analyse"]
+    guided = FIXTURES.parents[1] / "configs" / "themes.toml"
+    for extra in ([], ["--themes", str(guided)]):
+        result = CliRunner().invoke(app, [*base, "-q", *extra])
+        assert result.exit_code == 0, result.output
+    assert seen == ["", str(guided)]

@@ -28,7 +28,9 @@ def runs(tmp_path_factory):
     if not (MODEL_DIR / "model.safetensors").is_file():
         pytest.skip(f"embedding model not installed at {MODEL_DIR}; run `make model`")
     out = tmp_path_factory.mktemp("seeds_report")
-    config = cm.load_config(overrides=["run.progress=false", f"embed.model_path='{MODEL_DIR}'"])
+    # the sample corpus with its example guided themes, as `make run` does (--themes configs/themes.toml)
+    config = cm.load_config(overrides=["run.progress=false", f"embed.model_path='{MODEL_DIR}'",
+                                       f"themes.guided_path='{ROOT / 'configs' / 'themes.toml'}'"])
     first = cm.run([ROOT / "corpus" / "seeds"], out=out, config=config)
     with Store(first.db, read_only=True) as store:
         counts_after_first = store.counts()

@@ -71,7 +71,8 @@ def test_strategy_is_chosen_by_corpus_size():
     large, strategy, _ = model.cluster_model(50_000)
     assert isinstance(large, SelectedKClusterer) and strategy.startswith("medium:")
     assert (large.seed, large.k_max, large.fit_sample, large.min_size) == (5, 30, 5000, 15)
-    assert ":k<=30:sample=5000" in model.model_id
+    assert ":k<=30:ksearch=c2f:sample=5000" in model.model_id
+    assert BertopicThemeModel().cluster_model(50_000)[0].k_max == 0          # no ceiling by default (issue 13)
 
 
 def test_selected_k_clusterer_tiny_input_is_one_theme_without_umap():
@@ -115,7 +116,7 @@ def test_benchmark_smoke_on_synthetic_data(capsys, monkeypatch):
     monkeypatch.setattr(bench, "warm_up", lambda seed: None)
     assert bench.main(["--synthetic", "--limit", "240", "--methods", "commentminer", "kmeans"]) == 0
     out = capsys.readouterr().out
-    assert "| synthetic (240, 6) | (a) commentminer: small:ward" in out and "(c) KMeans, gold k: kmeans(k=6)" in out
+    assert "| synthetic (240, 6) | (a) commentminer: small:ward" in out and "(c) KMeans, gold k: kmeans(k=6, n_init=10)" in out
     assert "ACC vs (c)" in out
 
 
@@ -128,7 +129,7 @@ def test_selected_k_clusterer_on_a_sample_recovers_topics_and_is_deterministic()
     assert _benchmark().cluster_accuracy(truth, fitted.labels_) == 1.0
     strategy, details = fitted.describe(len(X))
     assert strategy.startswith("large:umap5+kmeans(k=6") and "sample of 1000" in strategy
-    assert details["fit_sample"] == 1000 and details["k_range"] == [2, 40]
+    assert details["fit_sample"] == 1000 and details["k_range"] == [2, 49]     # sqrt(2,400 units): no fixed ceiling
     again = SelectedKClusterer(seed=7, fit_sample=1000, min_size=15).fit(X)
     assert np.array_equal(again.labels_, fitted.labels_)
 
@@ -146,7 +147,11 @@ def test_spread_dissolves_small_clusters_and_sends_the_rest_to_the_nearest_centr
     labels, centers = model.spread(X, sample, chosen)
     assert len(centers) == 3 and centers.dtype == np.float32
     assert _benchmark().cluster_accuracy(truth, labels) == 1.0               # sample and rest all on their blob
-    assert model.k_high(60) == 12 and SelectedKClusterer(k_max=40, min_size=15).k_high(10_000) == 40
+    assert model.k_high(60) == 8 and SelectedKClusterer(k_max=40, min_size=15).k_high(10_000) == 40   # sqrt(60)
+    # k_max 0: no fixed ceiling (issue 13): about sqrt(units), at most one theme per min_size sampled units
+    assert SelectedKClusterer(min_size=15).k_high(10_000) == 100
+    assert SelectedKClusterer(min_size=15).k_high(10_000, 100_000) == 317
+    assert SelectedKClusterer(min_size=15).k_high(1_000, 100_000) == 66
 
 
 def test_k_sweep_scores_every_k_and_marks_the_chosen_one(monkeypatch):
@@ -155,7 +160,7 @@ def test_k_sweep_scores_every_k_and_marks_the_chosen_one(monkeypatch):
     Z, _ = blobs(6, per=400, seed=3)
     monkeypatch.setattr(SelectedKClusterer, "_reduce", lambda self, Xs: Z)   # a known 5-d space, no numba
     rows, chosen = bench.k_sweep(X, truth, seed=1)
-    assert chosen == 6 and [r["k"] for r in rows] == list(range(2, 41))
+    assert chosen == 6 and [r["k"] for r in rows] == list(range(2, 50))      # 2..sqrt(2,400)
     by_k = {r["k"]: r for r in rows}
     assert by_k[6]["acc"] == 1.0 and by_k[6]["nmi"] == pytest.approx(1.0) and by_k[6]["rank_sum"] == 0
     assert by_k[5]["acc"] < 1.0 and by_k[7]["acc"] < 1.0
@@ -174,3 +179,25 @@ def test_sweep_flag_on_a_small_corpus_says_ward(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "### synthetic (n=240, gold k=6)" in out and "uses Ward for a corpus this small" in out
     assert "| dataset (n, gold k) |" not in out
+
+
+# -- coarse-to-fine k search (issue 13: no ceiling on k) -----------------------------------------------------
+def test_k_grids_cover_the_range_coarse_then_fine():
+    from commentminer.themes.ksearch import coarse_grid, fine_grid
+
+    grid = coarse_grid(2, 666)
+    assert grid[0] == 2 and grid[-1] == 666 and len(grid) < 25
+    assert all(b > a and b <= max(a + 1, round(a * 1.4)) for a, b in zip(grid, grid[1:-1]))
+    assert fine_grid(15, 29) == [17, 19, 21, 23, 25, 27] and fine_grid(2, 3) == [] and coarse_grid(5, 4) == []
+
+
+@pytest.mark.parametrize("k", [4, 9, 60])
+def test_search_k_finds_many_topics_beyond_the_old_ceiling_with_few_fits(k):
+    from commentminer.themes.ksearch import search_k
+
+    X, truth = sphere_blobs(k, 30, dim=32, spread=0.02)
+    chosen, labels, tried = search_k(X, 2, len(X) // 5, seed=3)
+    assert chosen == k and _benchmark().cluster_accuracy(truth, labels) == 1.0
+    assert len(tried) <= 40                                      # coarse-to-fine, not every k up to n / 5
+    assert search_k(X, 2, len(X) // 5, seed=3)[0] == chosen      # deterministic
+    assert search_k(X[:2], 2, 10, seed=0)[0] == 1                 # no valid k: one cluster

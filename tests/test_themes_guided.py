@@ -31,7 +31,10 @@ def test_load_guided_reads_names_and_seeds(tmp_path):
     path = tmp_path / "themes.toml"
     path.write_text('[[theme]]\nname = "Lip service"\nseeds = ["lip service", "token gesture"]\n')
     assert load_guided(path) == [GuidedTheme("Lip service", ("lip service", "token gesture"))]
-    assert load_guided(tmp_path / "missing.toml") == [] and load_guided("") == []
+    assert load_guided("") == [] and load_guided(None) == []
+    # guided themes are opt-in: a file asked for but absent is an error naming it, never silently none
+    with pytest.raises(ConfigError, match="missing.toml.*not found"):
+        load_guided(tmp_path / "missing.toml")
     path.write_text("")
     assert load_guided(path) == []
 

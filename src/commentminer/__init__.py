@@ -2,7 +2,7 @@
 
 Public API (importing this package does not import torch, spaCy or BERTopic):
 
-    from commentminer import run, ingest, analyse, report, query, themes, comments, units, load_config
+    from commentminer import run, ingest, analyse, report, query, themes, comments, units, to_bertopic, load_config
 """
 
 import functools
@@ -10,11 +10,11 @@ import importlib
 import sys
 import types
 
-from .api import analyse, comments, ingest, query, report, run, themes, units
+from .api import analyse, comments, ingest, query, report, run, themes, to_bertopic, units
 from .config import Config, load_config
 from .errors import CommentminerError
 
-__all__ = ["run", "ingest", "analyse", "report", "query", "themes", "comments", "units", "load_config", "Config",
+__all__ = ["run", "ingest", "analyse", "report", "query", "themes", "comments", "units", "to_bertopic", "load_config", "Config",
            "CommentminerError"]
 __version__ = "0.1.0"
 

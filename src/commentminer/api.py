@@ -440,6 +440,27 @@ def query(
     return frame
 
 
+def to_bertopic(db: str | Path | None = None, run_id: str | None = None,
+                config: Config | str | Path | None = None):
+    """A fitted `bertopic.BERTopic` holding a run's themes (default: the latest successful run).
+
+    Its topics are the run's leaf themes unit for unit ("other" is topic -1), with our labels as custom labels,
+    our keywords first in each representation, and the dated units' texts, timestamps and topics for
+    `topics_over_time` on the model (`commentminer_docs_`, `commentminer_timestamps_`, `commentminer_topics_`);
+    see `commentminer.themes.export_bertopic`. So
+    `get_topic_info`, `visualize_barchart`, `visualize_hierarchy` and `topics_over_time` work on our results.
+    """
+    from .store import Store
+    from .themes.export_bertopic import build_bertopic, run_units
+
+    cfg = _config(config)
+    with Store(db or cfg.store.path, read_only=True) as store:
+        run_id = run_id or latest_run(store)
+        units, vectors = run_units(store, run_id)
+        themes = store.query("SELECT * FROM themes WHERE run_id = ?", [run_id])
+    return build_bertopic(units, vectors, themes, tuple(cfg.themes.ngram_range), cfg.themes.top_n_words)
+
+
 def latest_run(store: "Store") -> str:
     """Id of the most recent successful run in the store."""
     row = store.query("SELECT run_id FROM runs WHERE status = 'ok' ORDER BY finished_at DESC LIMIT 1")

@@ -42,6 +42,7 @@ EngineOpt = Annotated[Optional[str], typer.Option(
     "--engine", help="Where segment, embed and sentiment run: local or ray (sets [engine] backend).")]
 RayAddressOpt = Annotated[Optional[str], typer.Option(
     "--ray-address", help="Ray cluster to join, e.g. head:6379 (sets [engine] ray_address; default: start Ray here).")]
+ThemesOpt = Annotated[Optional[Path], typer.Option("--themes", help="Guided themes file (TOML [[theme]] tables with seed phrases, e.g. configs/themes.toml for the sample corpus); sets [themes] guided_path. Default: none, every theme is discovered.")]
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders to read (folders: files matching [ingest] patterns).")]
 
 
@@ -53,8 +54,11 @@ def _quiet(_: str) -> None:
     return None
 
 
-def _load(config: Optional[Path], overrides: Optional[list[str]], quiet: bool, fast: Optional[bool] = None) -> Config:
+def _load(config: Optional[Path], overrides: Optional[list[str]], quiet: bool, fast: Optional[bool] = None,
+          themes: Optional[Path] = None) -> Config:
     cfg = load_config(config, overrides or [])
+    if themes is not None:
+        cfg.themes.guided_path = str(themes)
     if quiet:
         cfg.run.progress = False
     if fast is not None:
@@ -87,12 +91,13 @@ def run(
     db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store (default: OUT/commentminer.duckdb).")] = None,
     quiet: QuietOpt = False, pseudonymise: PseudonymiseOpt = False, fast: FastOpt = None, refit: RefitOpt = False,
     fmt: FormatOpt = None, column_map: MapOpt = None, engine: EngineOpt = None, ray_address: RayAddressOpt = None,
+    themes: ThemesOpt = None,
 ) -> None:
     """The one-shot main job: ingest PATHS, analyse them, and write the report into OUT.
 
     Takes ingest's options too: commentminer run comments.csv --map text=comment_text --out reports/mine
     """
-    cfg = _engine(_load(config, set_, quiet, fast), engine, ray_address)
+    cfg = _engine(_load(config, set_, quiet, fast, themes), engine, ray_address)
     cfg.themes.refit = cfg.themes.refit or refit
     if pseudonymise:
         cfg.report.pseudonymise = True
@@ -164,9 +169,9 @@ def scrape(
 @app.command()
 def analyse(config: ConfigOpt = None, set_: SetOpt = None, db: DbOpt = None, quiet: QuietOpt = False,
             fast: FastOpt = None, refit: RefitOpt = False, engine: EngineOpt = None,
-            ray_address: RayAddressOpt = None) -> None:
+            ray_address: RayAddressOpt = None, themes: ThemesOpt = None) -> None:
     """Split sentences, find quoted voices, embed, score sentiment, resolve regions and find themes."""
-    cfg = _engine(_load(config, set_, quiet, fast), engine, ray_address)
+    cfg = _engine(_load(config, set_, quiet, fast, themes), engine, ray_address)
     cfg.themes.refit = cfg.themes.refit or refit
     run_id = api.analyse(config=cfg, db=_db(cfg, db), log=_quiet if quiet else _log)
     if not quiet:

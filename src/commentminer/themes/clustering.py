@@ -10,7 +10,9 @@ so the same input always gives the same clusters.
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
+from .ksearch import k_ceiling, search_k
 from .quotes import centroid
 
 
@@ -139,10 +141,6 @@ def select_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3,
     thread, and on busy cores OpenMP's waiting threads made each fit up to 10 times slower); the silhouette's
     sample distances are computed once for all k (`SampleSilhouette`).
     """
-    import warnings
-
-    from sklearn.cluster import KMeans
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import calinski_harabasz_score
     from threadpoolctl import threadpool_limits
 
@@ -154,9 +152,7 @@ def select_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3,
     silhouette = SampleSilhouette(Z[part]) if len(ks) else None
     with threadpool_limits(limits=1, user_api="openmp"):
         for k in (progress(ks, total=len(ks), desc="themes: choosing k", unit="k") if progress else ks):
-            with warnings.catch_warnings():  # duplicate points: fewer distinct clusters than k, handled below
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                labels = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(Z)
+            labels = kmeans_labels(Z, k, n_init, seed)
             if len(np.unique(labels)) < k or len(np.unique(labels[part])) < 2:
                 break  # not k distinct groups in the data: larger k cannot do better
             scores[k] = (float(calinski_harabasz_score(Z, labels)), silhouette.score(labels[part]))
@@ -170,6 +166,18 @@ def select_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3,
             rank_sum[k] += rank
     best = min(ks, key=lambda k: (rank_sum[k], k))
     return best, np.asarray(runs[best], dtype=np.int64), scores
+
+
+def kmeans_labels(Z: np.ndarray, k: int, n_init: int, seed: int) -> np.ndarray:
+    """Seeded KMeans labels of `Z` into `k` clusters (fewer distinct labels when `Z` has duplicate points)."""
+    import warnings
+
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():  # duplicate points: fewer distinct clusters than k, the callers check
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(Z)
 
 
 class SampleSilhouette:
@@ -194,9 +202,9 @@ class SampleSilhouette:
         freqs = np.bincount(labels)
         if not 2 <= len(freqs) <= n - 1:
             raise ValueError(f"silhouette needs 2..{n - 1} labels, got {len(freqs)}")
-        onehot = np.zeros((n, len(freqs)))
-        onehot[np.arange(n), labels] = 1.0
-        dists = (self._D64 @ onehot).astype(self.D.dtype)       # (n, clusters) distance sums, as bincount gives
+        # (n, clusters) distance sums, as bincount gives: a sparse one-hot keeps this O(n^2) for any k
+        onehot = sparse.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(len(freqs), n))
+        dists = np.asarray((onehot @ self._D64).T).astype(self.D.dtype)
         own = (np.arange(n), labels)
         intra = dists[own]
         dists[own] = np.inf
@@ -223,15 +231,16 @@ class SelectedKClusterer:
        SearchSnippets). UMAP gets the exact cosine 15-nearest-neighbour graph (`cosine_knn`, one matrix product)
        instead of building an approximate one with pynndescent, whose numba kernels cost about 30 s of
        compilation in every new process; UMAP's own kernels are kept in numba's disk cache (jit.py).
-    3. KMeans for every k in k_min..k_max (k_max also limited to sample / min_size); the k ranked best by
-       Calinski-Harabasz and silhouette together in the UMAP space wins (`select_k`).
+    3. KMeans in the UMAP space for k from k_min up to about sqrt(units) (at most sample / min_size, and
+       `k_max` when set; 0 = no fixed ceiling), searched coarse-to-fine; the k ranked best by Calinski-Harabasz
+       and silhouette together wins (`ksearch.search_k`).
     4. Clusters smaller than `min_size` are dissolved into their nearest neighbours (cosine, 384-d).
     5. Every unit outside the sample goes to the nearest cluster centroid in the 384-d space, in batches.
 
     Every unit gets a theme (no outlier topic). `predict` assigns new vectors to the nearest centroid.
     """
 
-    def __init__(self, seed: int = 42, k_min: int = 2, k_max: int = 40, min_size: int = 15,
+    def __init__(self, seed: int = 42, k_min: int = 2, k_max: int = 0, min_size: int = 15,
                  fit_sample: int = 10_000, n_components: int = 5, n_neighbors: int = 15, n_init: int = 3):
         self.seed = seed
         self.k_min = k_min
@@ -247,13 +256,13 @@ class SelectedKClusterer:
         X = np.asarray(X, dtype=np.float32)
         n = len(X)
         sample = self.sample_indices(n)
-        k_hi = self.k_high(len(sample))
+        k_hi = self.k_high(len(sample), n)
         self.k_range_ = (self.k_min, k_hi)
         if len(sample) <= max(self.n_components + 2, self.k_min, 3):  # too few points for UMAP: one theme
             self.chosen_k_, chosen, self.ch_scores_ = 1, np.zeros(len(sample), dtype=np.int64), {}
         else:
             Z = self._reduce(X[sample])
-            self.chosen_k_, chosen, self.ch_scores_ = select_k(Z, self.k_min, k_hi, self.seed, self.n_init,
+            self.chosen_k_, chosen, self.ch_scores_ = search_k(Z, self.k_min, k_hi, self.seed, self.n_init,
                                                                progress=self.progress)
         labels, self.cluster_centers_ = self.spread(X, sample, chosen)
         self.labels_ = labels
@@ -267,9 +276,11 @@ class SelectedKClusterer:
             return np.arange(n)
         return np.sort(np.random.default_rng(self.seed).choice(n, self.fit_sample, replace=False))
 
-    def k_high(self, n_sample: int) -> int:
-        """Largest k tried: `k_max`, and at most one theme per `min_size` sampled units."""
-        return max(self.k_min, min(self.k_max, n_sample // max(self.min_size, 1)))
+    def k_high(self, n_sample: int, n_units: int | None = None) -> int:
+        """Largest k tried for `n_units` units fitted on `n_sample` of them (default: all): about sqrt(n_units),
+        at most one theme per `min_size` sampled units, and at most `k_max` when that is set
+        (`ksearch.k_ceiling`)."""
+        return max(self.k_min, k_ceiling(n_units or n_sample, n_sample, self.min_size, self.k_max))
 
     def spread(self, X: np.ndarray, sample: np.ndarray, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Steps 4-5 for the sample's KMeans labels `chosen`: (labels of all units, float32 centroids).
@@ -305,7 +316,8 @@ class SelectedKClusterer:
     def describe(self, n_units: int) -> tuple[str, dict]:
         """(strategy, details) after `fit`: the chosen k and how, and whether a sample was used."""
         k = len(self.cluster_centers_)
-        how = f"umap{self.n_components}+kmeans(k={k}, CH+silhouette over k={self.k_range_[0]}..{self.k_range_[1]})"
+        how = (f"umap{self.n_components}+kmeans(k={k}, CH+silhouette coarse-to-fine over k={self.k_range_[0]}.."
+               f"{self.k_range_[1]}, {len(self.ch_scores_)} tried)")
         details = {"chosen_k": int(self.chosen_k_), "n_themes_after_merge": int(k), "k_range": list(self.k_range_),
                    "min_theme_size": self.min_size, "fit_sample": int(self.sample_size_)}
         if self.sample_size_ < n_units:

@@ -33,13 +33,14 @@ class GuidedTheme:
 
 
 def load_guided(path: str | Path | None) -> list[GuidedTheme]:
-    """Guided themes from a TOML file. A missing file (or no path) gives no guided themes; a file that is not
-    valid TOML or has a malformed [[theme]] entry raises ConfigError naming the file and the problem."""
+    """Guided themes from a TOML file. No path ("" or None) gives no guided themes (they are opt-in); a path that
+    is not a file, not valid TOML or has a malformed [[theme]] entry raises ConfigError naming the file and the
+    problem (a user who asked for guided themes must not silently get none)."""
     if not path:
         return []
     path = Path(path)
     if not path.is_file():
-        return []
+        raise ConfigError(f"{path}: guided themes file not found ([themes] guided_path / --themes)")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

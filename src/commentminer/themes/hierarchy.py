@@ -1,16 +1,36 @@
 """Parent themes: leaf themes (guided and discovered) grouped by the similarity of their centroids.
 
-Ward clustering of the normalised leaf centroids into about one parent per PARENT_FANOUT leaves. A parent with
-a single child adds nothing and is dropped (the child stays at the top level), so the tree has two levels:
-parents, then leaves. Deterministic: Ward has no random state.
+The leaf level has as many themes as the data holds (ksearch.py), so the parent level is what a reader takes in
+first: about MIN_PARENTS..MAX_PARENTS parents. Ward clustering of the normalised leaf centroids, with the number
+of parents chosen in that range by the silhouette of the leaves (cosine), so a parent is a group of leaves
+that are closer to each other than to the other groups, not a fixed cut of the dendrogram. Few leaves (fewer
+than MIN_PARENTS * fanout) keep the old rule: about one parent per `fanout` leaves. A parent with a single child
+adds nothing and is dropped (the child stays at the top level), so the tree has two levels: parents, then
+leaves. Deterministic: Ward has no random state.
+
+`shared_phrases` is the parents' label rule: a parent is named by a phrase several of its children use, never by
+one child's phrase.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-PARENT_FANOUT = 3   # leaves per parent, on average
+PARENT_FANOUT = 3   # leaves per parent, on average, when there are few leaves
 MIN_LEAVES = 4      # fewer leaves than this: no parents at all
+MIN_PARENTS = 6     # the parent level a reader can take in
+MAX_PARENTS = 15
+# A phrase is shared by a child when it is in at least this many of the child's units (and this share of them).
+SHARED_MIN_UNITS = 2
+SHARED_MIN_SHARE = 0.02
+
+
+def n_parents_range(n_leaves: int, fanout: int = PARENT_FANOUT) -> tuple[int, int]:
+    """(fewest, most) parents tried for `n_leaves` leaves."""
+    if n_leaves < MIN_PARENTS * max(fanout, 2):
+        k = max(2, int(round(n_leaves / max(fanout, 2))))
+        return k, k
+    return MIN_PARENTS, min(MAX_PARENTS, n_leaves // 2)
 
 
 def group_leaves(centroids: np.ndarray, fanout: int = PARENT_FANOUT) -> list[list[int]]:
@@ -19,10 +39,62 @@ def group_leaves(centroids: np.ndarray, fanout: int = PARENT_FANOUT) -> list[lis
     if n < MIN_LEAVES:
         return []
     from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import silhouette_score
 
-    k = max(2, int(round(n / max(fanout, 2))))
-    labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(np.asarray(centroids, np.float64))
+    X = np.asarray(centroids, np.float64)
+    X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    lo, hi = n_parents_range(n, fanout)
+    best, best_score = None, -np.inf
+    # one tree, cut at every k tried (Ward's merges do not depend on where the tree is cut)
+    model = AgglomerativeClustering(n_clusters=lo, linkage="ward", compute_full_tree=True).fit(X)
+    for k in range(lo, hi + 1):
+        labels = _cut(model, n, k) if k != lo else model.labels_
+        if lo == hi:
+            best = labels
+            break
+        score = silhouette_score(X, labels, metric="cosine") if 1 < k < n else -1.0
+        if score > best_score + 1e-12:
+            best, best_score = labels, score
     groups: dict[int, list[int]] = {}
-    for pos, label in enumerate(labels):
+    for pos, label in enumerate(best):
         groups.setdefault(int(label), []).append(pos)
     return sorted((g for g in groups.values() if len(g) >= 2), key=lambda g: g[0])
+
+
+def _cut(model, n: int, k: int) -> np.ndarray:
+    """Labels of a fitted full Ward tree (`children_`) cut into `k` clusters."""
+    parent = np.arange(2 * n - 1)
+    for step, (a, b) in enumerate(model.children_[: n - k]):
+        parent[a] = parent[b] = n + step
+    roots = np.arange(n)
+    for _ in range(n):                      # follow each leaf up to its root in the cut tree
+        nxt = parent[roots]
+        if np.array_equal(nxt, roots):
+            break
+        roots = nxt
+    return np.unique(roots, return_inverse=True)[1]
+
+
+def coherence(centroids: np.ndarray, groups: list[list[int]]) -> list[float]:
+    """Per group: the mean cosine of its leaves' centroids to the group's mean direction (1 = one direction)."""
+    X = np.asarray(centroids, np.float64)
+    X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    out = []
+    for g in groups:
+        mean = X[g].mean(axis=0)
+        mean /= max(np.linalg.norm(mean), 1e-12)
+        out.append(float(np.mean(X[g] @ mean)))
+    return out
+
+
+def shared_phrases(support: np.ndarray, sizes: np.ndarray, child_rows: list[int]) -> np.ndarray:
+    """(V,) bool: phrases a parent may be named by: used (SHARED_MIN_UNITS and SHARED_MIN_SHARE of the units) by at
+    least two of its children, and by at least a third of them.
+
+    `support` is the leaf phrase-support matrix (themes x phrases, terms.TermStats.support), `child_rows` the
+    parent's children's rows in it.
+    """
+    rows = support[child_rows]
+    need = np.maximum(SHARED_MIN_UNITS, SHARED_MIN_SHARE * np.asarray(sizes, np.float64)[child_rows])[:, None]
+    users = (rows >= need).sum(axis=0)
+    return users >= max(2, int(np.ceil(len(child_rows) / 3)))

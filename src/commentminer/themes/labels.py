@@ -25,14 +25,13 @@ Plain functions on arrays. The pipeline is:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from itertools import islice
+from collections.abc import Sequence
 
 import numpy as np
 
+from .phrases import NOUN_LIKE as _NOUN_LIKE
+from .phrases import Tagger, generic_mask, pos_flags, prefer_phrase
 from .terms import STOP_WORDS, PhraseAnalyzer, TermStats, term_statistics
-from .wordforms import LETTER as _LETTER
 from .wordforms import phrase_forms
 
 # A phrase has to keep this share of a shorter phrase's support in the theme to replace it as the label:
@@ -160,7 +159,8 @@ def _ranked_candidates(
         eligible = (stats.support[row] >= min_support) & (scores[row] > 0)
     common = corpus_wide(stats, label_max_df)
     if exclude_common:  # corpus-wide phrases, names and lone verbs/adjectives only when nothing else is left
-        for unwanted in (common, stats.names, stats.non_nouns):
+        loose = stats.loose if stats.loose is not None else np.zeros(len(stats.vocab), dtype=bool)
+        for unwanted in (common, stats.names, stats.non_nouns, loose):
             if (eligible & ~unwanted).any():
                 eligible &= ~unwanted
     idx = np.flatnonzero(eligible)
@@ -236,9 +236,12 @@ def _extend_phrase(
 def select_labels(
     stats: TermStats, scores: np.ndarray, label_max_df: float = 0.25, skip: Sequence[int] = (),
     fixed: dict[int, str] | None = None, seed_masks: dict[int, np.ndarray] | None = None,
-    avoid: dict[int, Sequence[str]] | None = None,
+    avoid: dict[int, Sequence[str]] | None = None, allowed: dict[int, np.ndarray] | None = None,
 ) -> dict[int, str]:
     """One distinct phrase per theme (theme ids in `skip`, e.g. the outlier theme, get none).
+
+    `allowed` (theme id -> (V,) bool mask) limits a theme's labels to those phrases when any of them is a
+    candidate (a parent theme: the phrases several of its children use, `hierarchy.shared_phrases`).
 
     `avoid` (theme id -> phrases) bars a theme from those labels: a parent theme is not named after one of its
     own children ("PM" over "PM", "consortia"), since the tree would then say nothing new.
@@ -273,6 +276,13 @@ def select_labels(
         if not ranked[r]:
             ranked[r] = _ranked_candidates(stats, scores, r, label_max_df, min_support=1.0)
     common_words = _common_words(stats, label_max_df)
+    generic = _generic(stats)
+    for r in rows:  # generic words ("article", "shame", "people") never label a theme
+        ranked[r] = [c for c in ranked[r] if not generic[c]] or [
+            c for c in _ranked_candidates(stats, scores, r, label_max_df, min_support=1.0) if not generic[c]]
+        mask = (allowed or {}).get(stats.theme_ids[r])
+        if mask is not None:  # e.g. a parent: phrases its children share, when there are any
+            ranked[r] = [c for c in ranked[r] if mask[c]] or ranked[r]
     order = sorted(rows, key=lambda r: (-(scores[r, ranked[r][0]] if ranked[r] else 0.0), stats.theme_ids[r]))
     for r in order:
         taken = list(chosen.values())
@@ -280,10 +290,16 @@ def select_labels(
                 and not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
         label = None
         if free:
-            best = _extend_phrase(stats, scores, r, free[0], free, common_words)
+            best = _extend_phrase(stats, scores, r, prefer_phrase(stats, scores, r, free, common_words), free, common_words)
             label = str(stats.vocab[best])
         chosen[stats.theme_ids[r]] = label or f"theme {stats.theme_ids[r]}"
     return chosen
+
+
+def _generic(stats: TermStats) -> np.ndarray:
+    if "generic" not in stats.memo:
+        stats.memo["generic"] = _frozen(generic_mask(stats.vocab))
+    return stats.memo["generic"]
 
 
 def _overlap(a: str, b: str) -> float:
@@ -342,50 +358,8 @@ def with_label(label: str, keywords: list[str], top_n: int) -> list[str]:
     return ([label] + rest)[:top_n] if not label.startswith("theme ") else keywords[:top_n]
 
 
-# Word classes that can name a theme on their own ("funding", "Lansley", "CCG"); numbers and symbols count too
-# so "2012" or "£40k" are left to the other rules.
-NOUN_LIKE = frozenset({"NOUN", "PROPN", "NUM", "SYM", "X"})
-# Part-of-speech check budget: the best single words per theme, each tagged in this many member sentences.
-POS_CANDIDATES = 8
-POS_CONTEXTS = 12
-# A single word is noun-like when at least this share of its tagged occurrences are noun-like.
-POS_NOUN_SHARE = 0.5
-
-# texts -> per text, (lower-cased token, coarse part of speech) pairs: e.g. `themes.pos.SpacyTagger`.
-Tagger = Callable[[Sequence[str]], Sequence[Sequence[tuple[str, str]]]]
-
-
-def non_noun_words(stats: TermStats, scores: np.ndarray, texts: Sequence[str], assignments: np.ndarray,
-                   tagger: Tagger) -> np.ndarray:
-    """(V,) bool: single-word candidates that their own sentences use mostly as verbs, adjectives or adverbs.
-
-    "best", "hope", "manage", "deliver" can top a small theme's log-odds list, but an analyst names a theme
-    by what it is about, so such words become labels only when no other candidate is left (keywords keep
-    them). Only each theme's POS_CANDIDATES best single words are checked, in at most POS_CONTEXTS member
-    sentences each, so the cost does not grow with the corpus.
-    """
-    vocab = [str(p) for p in stats.vocab]
-    single = np.array([" " not in p for p in vocab], dtype=bool)
-    assignments = np.asarray(assignments)
-    wanted: dict[int, list[int]] = {}            # vocab index -> member text indices to tag
-    for row, theme in enumerate(stats.theme_ids):
-        cols = np.flatnonzero(single & (scores[row] > 0) & (stats.support[row] >= 1))
-        cols = cols[np.argsort(-scores[row, cols], kind="stable")][:POS_CANDIDATES]
-        members = np.flatnonzero(assignments == theme)
-        for col in cols:
-            word = re.compile(rf"(?<!{_LETTER}){re.escape(vocab[col])}(?!{_LETTER})")
-            found = list(islice((int(i) for i in members if word.search(str(texts[i]).lower())), POS_CONTEXTS))
-            wanted.setdefault(int(col), []).extend(found)
-    order = sorted({i for found in wanted.values() for i in found})
-    if not order:
-        return np.zeros(len(vocab), dtype=bool)
-    tagged = dict(zip(order, tagger([str(texts[i]) for i in order])))
-    out = np.zeros(len(vocab), dtype=bool)
-    for col, found in wanted.items():
-        tags = [pos for i in set(found) for token, pos in tagged[i] if token == vocab[col]]
-        if tags and sum(t in NOUN_LIKE for t in tags) / len(tags) < POS_NOUN_SHARE:
-            out[col] = True
-    return out
+# Word classes that can name a theme on their own ("funding", "Lansley", "CCG"); see phrases.py.
+NOUN_LIKE = _NOUN_LIKE
 
 
 def phrase_occurs(phrase: str, text: str, ngram_range: tuple[int, int] = (1, 4)) -> bool:
@@ -399,7 +373,7 @@ def describe_themes(
     label_max_df: float = 0.25, outlier: int = -1, seed_phrases: dict[int, Sequence[str]] | None = None,
     fixed_labels: dict[int, str] | None = None, skip: Sequence[int] = (), tagger: Tagger | None = None,
     avoid_labels: dict[int, Sequence[str]] | None = None, stats: TermStats | None = None,
-    forms_cache: dict[str, str] | None = None,
+    forms_cache: dict[str, str] | None = None, allowed_labels: dict[int, np.ndarray] | None = None,
 ) -> dict[int, tuple[str, list[str]]]:
     """theme id -> (label, keywords) for every theme in `assignments`. The outlier theme is labelled "other".
 
@@ -407,7 +381,8 @@ def describe_themes(
     Health", "lip service"; see `phrase_forms`).
 
     `seed_phrases` (theme id -> guided seed phrases) boost those phrases in that theme; `fixed_labels` keep
-    earlier labels that are still grounded and `avoid_labels` bars phrases per theme (see `select_labels`);
+    earlier labels that are still grounded, `avoid_labels` bars phrases per theme and `allowed_labels` limits
+    them (see `select_labels`);
     themes in `skip` get keywords but no label (label ""). With a `tagger`, single words used mostly as verbs
     or adjectives label a theme only when nothing else is left (see `non_noun_words`).
 
@@ -423,11 +398,12 @@ def describe_themes(
     if stats is None:
         return {t: ("other" if t == outlier else f"theme {t}", []) for t in themes}
     scores = phrase_scores(stats, seed_phrases, label_max_df)
-    stats.non_nouns = (non_noun_words(stats, scores, texts, assignments, tagger) if tagger is not None
-                       else np.zeros(len(stats.vocab), dtype=bool))
+    none = np.zeros(len(stats.vocab), dtype=bool)
+    stats.non_nouns, stats.proper, stats.loose = (pos_flags(stats, scores, texts, assignments, tagger)
+                                                  if tagger is not None else (none, none.copy(), none.copy()))
     masks = {t: seed_mask(stats, s) for t, s in (seed_phrases or {}).items() if s and t in stats.theme_ids}
     labels = select_labels(stats, scores, label_max_df, skip=[outlier, *skip], fixed=fixed_labels, seed_masks=masks,
-                           avoid=avoid_labels)
+                           avoid=avoid_labels, allowed=allowed_labels)
     keywords = select_keywords(stats, scores, top_n, label_max_df, seed_masks=masks)
     shown_words = {t: keywords[t][:top_n] if t == outlier or t in set(skip)
                    else with_label(labels[t], keywords[t], top_n) for t in themes}

@@ -23,7 +23,7 @@ from ..ids import sha256_text
 from ..store.vectors import stack, vector_matrix  # vectors read from their buffers (float16 BLOBs), not per row
 from .base import OUTLIER_THEME
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
-from .hierarchy import group_leaves
+from .hierarchy import group_leaves, shared_phrases
 from .labels import describe_themes
 from .terms import regroup, term_statistics
 from .pos import SpacyTagger
@@ -260,11 +260,22 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str | None, steps: _Ste
         "guided_source": str(cfg.guided_path) if guided else "none",
         "other_units": int(np.sum(assignments == OUTLIER_THEME)),
         "outlier_share": float(np.mean(assignments == OUTLIER_THEME)),
+        # "other" per level: leaves = units in no leaf theme; parents = units under no parent theme
+        "other_share": {"leaves": float(np.mean(assignments == OUTLIER_THEME)),
+                        "parents": _unparented_share(themes, assignments)},
         "strategy": fit.strategy,
         "changes": {c: int(sum(1 for x in changes if x["change"] == c)) for c in ("new", "merged", "split", "gone")},
         "theme_model_id": model.model_id,
         "embedding_model_id": model_id,
     }
+
+
+def _unparented_share(themes: pd.DataFrame, assignments: np.ndarray) -> float:
+    """Share of units in "other" or in a leaf theme that has no parent (the parent level's "other")."""
+    if "parent_id" not in themes or not (themes.kind == "parent").any():
+        return 1.0
+    parented = themes.loc[themes.kind.isin(["guided", "discovered"]) & themes.parent_id.notna(), "theme_id"]
+    return float(np.mean(~np.isin(assignments, parented.astype(int).to_numpy())))
 
 
 def _clear_run(ctx: StageContext) -> None:
@@ -430,11 +441,13 @@ def parent_rows(
     fixed = {k.theme_id: k.label for k in known if k.kind == "parent" and k.theme_id in ids and k.label}
     label_of = dict(zip(leaves.theme_id.astype(int), leaves.label))
     child_labels = [[label_of[c] for c in group] for group in children]
+    shared = ({pid: shared_phrases(stats.support, stats.sizes, [stats.theme_ids.index(c) for c in group])
+               for pid, group in zip(ids, children)} if stats is not None else None)
     described = describe_themes(units.text.tolist(), upper, tuple(cfg.ngram_range), cfg.top_n_words,
                                 cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented,
                                 tagger=tagger, avoid_labels=dict(zip(ids, child_labels)),
                                 stats=regroup(stats, parent_of) if stats is not None else None,
-                                forms_cache=forms_cache)
+                                forms_cache=forms_cache, allowed_labels=shared)
     texts = units.text.tolist()
     rows = []
     for pid, group, cent, sim in zip(ids, children, cents, matched):

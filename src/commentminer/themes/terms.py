@@ -97,6 +97,8 @@ class TermStats:
     quoted: np.ndarray | None = None   # (V,) bool: the phrase was written inside quotation marks somewhere
     names: np.ndarray | None = None    # (V,) bool: every word is a proper name ("andrew lansley")
     non_nouns: np.ndarray | None = None  # (V,) bool: a single word used mostly as a verb/adjective ("best", "hope")
+    proper: np.ndarray | None = None   # (V,) bool: a single word tagged mostly as a proper noun ("Harper")
+    loose: np.ndarray | None = None    # (V,) bool: a multi-word n-gram that is not a noun phrase ("vote conservative")
     written: dict[str, str] | None = None  # word -> its written form, for words never written lower-case ("CCG")
     # per-vocabulary masks that depend only on the fields above (corpus_wide, _common_words, _pointed), computed
     # once per TermStats: the label and keyword choice asks for them once per theme and candidate list

@@ -1,0 +1,126 @@
+"""Choosing the number of discovered themes from the data, with no ceiling but the data's own size.
+
+The leaf level has as many themes as the data supports (hundreds on a big corpus is fine: reading is the parent
+level's job, hierarchy.py). Trying every k up to n / min_size would be far too slow, so the search is
+coarse-to-fine:
+
+1. Coarse: KMeans at a geometric grid of k (each about COARSE_RATIO times the previous) from k_min to k_max.
+2. Fine: KMeans at up to FINE_POINTS evenly spaced k between the tried neighbours of the best k so far,
+   repeated (at most FINE_ROUNDS times) until no untried k is left between them.
+3. The best k over everything tried has the lowest sum of its ranks under Calinski-Harabasz and the silhouette
+   (on a seeded sample) in the UMAP space, ties to the smaller k (the rule `clustering.select_k` applies to
+   every k of a range).
+
+The range is k_min .. `k_ceiling(n)`: about sqrt(n) themes for n units (the classic rule of thumb for the
+number of clusters, growing with the data: 110 for 12,000 units, 316 for 100,000), and at most one theme per
+min_size units of the fit sample. Beyond about sqrt(n), UMAP (min_dist=0) packs near-duplicate sentences into
+tight clumps that both indices score ever higher: on SearchSnippets (8 classes, 12,340 snippets) the rank
+sum picks k = 7 over 2..157 but k = 186 over 2..200 and 514 over 2..666 (benchmarks/README.md).
+
+About 20-35 KMeans fits whatever the range (select_k over 2..40 made 39), each on the UMAP-reduced fit sample, so
+the search costs about what HDBSCAN does in BERTopic's default pipeline on the same vectors (benchmarks/themes.py
+times both). Deterministic for a fixed seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+COARSE_RATIO = 1.4   # each coarse k is about this many times the previous one
+FINE_POINTS = 6      # k values tried between the best k's neighbours, per fine round
+FINE_ROUNDS = 3      # fine rounds at most (each around the best k so far), until the neighbours are adjacent
+
+
+def coarse_grid(k_min: int, k_max: int, ratio: float = COARSE_RATIO) -> list[int]:
+    """Increasing k values from k_min to k_max (both included), each at least `ratio` times the previous
+    (but at least one more)."""
+    if k_max < k_min:
+        return []
+    ks = [k_min]
+    while ks[-1] < k_max:
+        ks.append(min(k_max, max(ks[-1] + 1, int(round(ks[-1] * ratio)))))
+    return ks
+
+
+def fine_grid(low: int, high: int, points: int = FINE_POINTS) -> list[int]:
+    """Up to `points` distinct k strictly between `low` and `high`, evenly spaced."""
+    inside = np.linspace(low, high, points + 2)[1:-1]
+    return sorted({int(round(k)) for k in inside} - {low, high})
+
+
+def k_ceiling(n_units: int, n_sample: int, min_size: int, k_max: int = 0) -> int:
+    """Largest k searched for a corpus of `n_units` fitted on `n_sample` of them (see the module docstring);
+    `k_max` > 0 caps it further ([themes] max_themes)."""
+    k = min(int(np.ceil(np.sqrt(max(n_units, 1)))), n_sample // max(min_size, 1))
+    return min(k, k_max) if k_max else k
+
+
+def rank_sum_best(scores: dict[int, tuple[float, float]]) -> int:
+    """The k with the lowest rank sum under both indices (higher is better for each); ties to the smaller k."""
+    ks = sorted(scores)
+    rank_sum = {k: 0 for k in ks}
+    for index in range(2):
+        for rank, k in enumerate(sorted(ks, key=lambda k: (-scores[k][index], k))):
+            rank_sum[k] += rank
+    return min(ks, key=lambda k: (rank_sum[k], k))
+
+
+def search_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3, score_sample: int = 3000,
+             progress=None, X: np.ndarray | None = None) -> tuple[int, np.ndarray, dict]:
+    """Coarse-to-fine choice of k for KMeans on `Z`: (best k, its labels, {k: (CH, silhouette)} of every k tried).
+
+    The partitions are KMeans in `Z` (the UMAP space, where clusters are tight), scored in `X` when given (the
+    same points in another space) else in `Z`. Every fit uses `n_init` KMeans starts: with one start the coarse
+    scores were noisy enough to pick k = 3 on Biomedical (20 classes; k = 20 with three starts). With fewer than
+    3 points (or no valid k) everything is one cluster. `progress` (e.g. the stage context's) wraps each loop.
+    """
+    from sklearn.metrics import calinski_harabasz_score
+    from threadpoolctl import threadpool_limits
+
+    from .clustering import SampleSilhouette, kmeans_labels
+
+    Z = np.asarray(Z)
+    S = Z if X is None else np.asarray(X, dtype=np.float32)
+    n = len(Z)
+    rng = np.random.default_rng(seed)
+    part = np.arange(n) if n <= score_sample else rng.choice(n, score_sample, replace=False)
+    k_lo, k_hi = max(k_min, 2), min(k_max, n - 1)
+    scores: dict[int, tuple[float, float]] = {}
+    runs: dict[int, np.ndarray] = {}
+    if k_hi < k_lo:
+        return 1, np.zeros(n, dtype=np.int64), scores
+    silhouette = SampleSilhouette(S[part])
+    ceiling = [k_hi + 1]   # the smallest k found to have fewer distinct groups than k: larger ones are not tried
+
+    def evaluate(k: int, restarts: int) -> None:
+        if k in scores or k >= ceiling[0]:
+            return
+        labels = kmeans_labels(Z, k, restarts, seed)
+        if len(np.unique(labels)) < k or len(np.unique(labels[part])) < 2:
+            ceiling[0] = k
+            return
+        scores[k] = (float(calinski_harabasz_score(S, labels)), silhouette.score(labels[part]))
+        runs[k] = labels
+
+    with threadpool_limits(limits=1, user_api="openmp"):  # see select_k: one thread is faster on busy cores
+        grid = coarse_grid(k_lo, k_hi)
+        bar = progress(grid, total=len(grid), desc="themes: choosing k (coarse)", unit="k") if progress else grid
+        for k in bar:
+            evaluate(k, n_init)
+        if hasattr(bar, "close"):
+            bar.close()
+        if not scores:
+            return 1, np.zeros(n, dtype=np.int64), scores
+        for _ in range(FINE_ROUNDS):
+            best = rank_sum_best(scores)
+            tried = sorted(scores)
+            at = tried.index(best)
+            low = tried[at - 1] if at > 0 else best
+            high = tried[at + 1] if at + 1 < len(tried) else best
+            fine = [k for k in fine_grid(low, high) if k not in scores and k < ceiling[0]]
+            if not fine:
+                break
+            for k in (progress(fine, total=len(fine), desc="themes: choosing k (fine)", unit="k") if progress else fine):
+                evaluate(k, n_init)
+    best = rank_sum_best(scores)
+    return best, np.asarray(runs[best], dtype=np.int64), scores

@@ -1,0 +1,181 @@
+"""Which candidate phrase labels a theme: a noun phrase of two or three words over a single word, never a generic word.
+
+An editor names a theme "electoral reform", "carbon tax" or "Stephen Harper", not "party", "Canada" or "shame".
+labels.py ranks every candidate phrase of a theme by contrastive score; this module decides between the top
+single word and the phrases:
+
+- `generic_mask`: phrases made only of GENERIC_WORDS (and stop words) never label a theme ("article", "shame",
+  "think", "people", "good point"): they are in every comment section whatever it is about.
+- `pos_flags`: with a part-of-speech tagger, for each theme's best few candidates, tagged in a few member
+  sentences each: single words used mostly as verbs/adjectives (`non_nouns`: "hope", "best"), single words
+  used mostly as proper nouns (`proper`: "Harper", "Trudeau"), and multi-word n-grams that are not noun phrases
+  where they occur (`loose`: "vote conservative", "harper won", whose last word is not a noun or whose first
+  word is a verb, pronoun or adverb).
+- `prefer_phrase`: the top candidate when it is already a phrase; otherwise a noun phrase of the theme that keeps
+  PHRASE_MIN_SCORE of the word's score and PHRASE_MIN_SUPPORT of its member units wins over the word, unless the
+  word is a proper name that covers at least NAME_COVER of the theme's units ("Harper" over "prime minister"
+  when most sentences say Harper).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from itertools import islice
+
+import numpy as np
+
+from .terms import STOP_WORDS, TermStats
+from .wordforms import LETTER as _LETTER
+
+# Words that say nothing about what a comment is about: meta-talk about the article and the thread, opinion
+# markers, evaluations and fillers. A phrase made only of these (and stop words) never labels a theme.
+GENERIC_WORDS = frozenset({
+    "article", "articles", "author", "writer", "column", "columnist", "columns", "comment", "comments",
+    "commenter", "commenters", "story", "stories", "piece", "read", "reading", "reader", "readers", "post",
+    "posts", "headline", "editorial", "op-ed", "shame", "think", "thinks", "people", "person", "persons",
+    "thing", "things", "way", "ways", "time", "times", "year", "years", "day", "days", "today", "fact", "facts",
+    "question", "questions", "point", "points", "issue", "issues", "problem", "problems", "lol", "yes", "agree",
+    "agreed", "right", "wrong", "true", "false", "sure", "really", "actually", "course", "matter", "reason",
+    "reasons", "kind", "sort", "lot", "bit", "stuff", "part", "case", "idea", "ideas", "word", "words",
+    "nonsense", "sense", "opinion", "opinions", "view", "views", "side", "sides", "good", "bad", "great",
+    "better", "best", "worse", "worst", "nice", "sad", "wow", "oh", "ok", "okay", "thanks", "thank", "please",
+    "hope", "believe", "feel", "feels", "mean", "means", "sorry", "stupid", "idiot", "idiots", "joke", "funny",
+    "exactly", "absolutely", "indeed", "simply", "maybe", "probably", "certainly", "clearly", "obviously",
+    "guy", "guys", "folks", "everybody", "everyone", "somebody", "someone", "anybody", "anyone", "man",
+    "example", "number", "numbers", "place", "end", "start", "long", "little", "big", "real", "whole", "fine",
+    "wonder", "hear", "heard", "look", "looks", "looking", "see", "sees", "saw", "remember", "understand",
+    "glad", "happy", "wish", "care", "stop", "start", "keep", "try", "trying", "talk", "talking", "writing",
+    "write", "wrote", "written", "agree", "disagree", "certain", "different", "important", "interesting",
+    "simple", "easy", "hard", "far", "sir", "madam", "dear", "hey", "hi", "haha", "ha", "etc", "thread",
+})
+
+# Stop words that may join the words of a promoted phrase.
+PHRASE_JOINERS = frozenset({"of", "the", "for", "on"})
+# A phrase label needs at least this share of the top single word's score and of its supporting units.
+PHRASE_MIN_SCORE = 0.3
+PHRASE_MIN_SUPPORT = 0.15
+# A proper name labels a theme alone when it occurs in at least this share of the theme's units.
+NAME_COVER = 0.3
+# Part-of-speech check budget per theme: this many single words and this many phrases, each in this many sentences.
+POS_WORDS = 8
+POS_PHRASES = 12
+POS_CONTEXTS = 12
+# A word is noun-like / a proper noun when at least this share of its tagged occurrences are.
+POS_SHARE = 0.5
+NOUN_LIKE = frozenset({"NOUN", "PROPN", "NUM", "SYM", "X"})
+# First words that do not open a noun phrase ("vote conservative", "blame harper", "never trust").
+NOT_NP_START = frozenset({"VERB", "AUX", "PRON", "ADV", "ADP", "SCONJ", "CCONJ", "PART", "INTJ", "DET"})
+
+# texts -> per text, (lower-cased token, coarse part of speech) pairs: e.g. `themes.pos.SpacyTagger`.
+Tagger = Callable[[Sequence[str]], Sequence[Sequence[tuple[str, str]]]]
+
+
+def generic_mask(vocab: np.ndarray) -> np.ndarray:
+    """(V,) bool: phrases whose every word is a generic word or a stop word."""
+    return np.array([all(w in GENERIC_WORDS or w in STOP_WORDS for w in str(p).split()) for p in vocab], dtype=bool)
+
+
+def is_multi(stats: TermStats) -> np.ndarray:
+    """(V,) bool: phrases of two or more words (memoised on `stats`)."""
+    if "multi" not in stats.memo:
+        stats.memo["multi"] = np.array([" " in str(p) for p in stats.vocab], dtype=bool)
+    return stats.memo["multi"]
+
+
+def is_compact(stats: TermStats) -> np.ndarray:
+    """(V,) bool: multi-word phrases whose inner stop words, if any, are PHRASE_JOINERS ("freedom of speech",
+    "carbon tax"; not "savings and accounts", "harper to win"), the shape of a noun phrase."""
+    if "compact" not in stats.memo:
+        stats.memo["compact"] = np.array(
+            [" " in str(p) and all(w not in STOP_WORDS or w in PHRASE_JOINERS for w in str(p).split())
+             for p in stats.vocab], dtype=bool)
+    return stats.memo["compact"]
+
+
+def _words(tags: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Tagged tokens reduced to the words PhraseAnalyzer counts (punctuation and a possessive "'s" dropped)."""
+    words, pos = [], []
+    for token, tag in tags:
+        if tag == "PUNCT" or token in ("'s", "'"):
+            continue
+        words.append(token)
+        pos.append(tag)
+    return words, pos
+
+
+def _phrase_tags(words: list[str], pos: list[str], phrase: list[str]) -> list[list[str]]:
+    """The tags of each occurrence of `phrase` (a word list) in `words`."""
+    n = len(phrase)
+    return [pos[i : i + n] for i in range(len(words) - n + 1) if words[i : i + n] == phrase]
+
+
+def pos_flags(stats: TermStats, scores: np.ndarray, texts: Sequence[str], assignments: np.ndarray,
+              tagger: Tagger) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(non_nouns, proper, loose): (V,) bool masks from tagging each theme's best candidates in context.
+
+    Only each theme's POS_WORDS best single words and POS_PHRASES best phrases are checked, in at most
+    POS_CONTEXTS member sentences each, so the cost does not grow with the corpus. Unchecked phrases are False
+    in every mask.
+    """
+    vocab = [str(p) for p in stats.vocab]
+    multi = is_multi(stats)
+    assignments = np.asarray(assignments)
+    wanted: dict[int, list[int]] = {}            # vocab index -> member text indices to tag
+    for row, theme in enumerate(stats.theme_ids):
+        members = np.flatnonzero(assignments == theme)
+        for mask, budget in ((~multi, POS_WORDS), (multi, POS_PHRASES)):
+            cols = np.flatnonzero(mask & (scores[row] > 0) & (stats.support[row] >= 1))
+            cols = cols[np.argsort(-scores[row, cols], kind="stable")][:budget]
+            for col in cols:
+                pattern = r"\W+".join(re.escape(w) for w in vocab[col].split())
+                found = re.compile(rf"(?<!{_LETTER}){pattern}(?!{_LETTER})")
+                hits = islice((int(i) for i in members if found.search(str(texts[i]).lower())), POS_CONTEXTS)
+                wanted.setdefault(int(col), []).extend(hits)
+    non_nouns = np.zeros(len(vocab), dtype=bool)
+    proper = np.zeros(len(vocab), dtype=bool)
+    loose = np.zeros(len(vocab), dtype=bool)
+    order = sorted({i for found in wanted.values() for i in found})
+    if not order:
+        return non_nouns, proper, loose
+    tagged = {i: _words(tags) for i, tags in zip(order, tagger([str(texts[i]) for i in order]))}
+    for col, found in wanted.items():
+        phrase = vocab[col].split()
+        seen = [t for i in set(found) for t in _phrase_tags(*tagged[i], phrase)]
+        if not seen:
+            continue
+        if len(phrase) == 1:
+            tags = [t[0] for t in seen]
+            non_nouns[col] = sum(t in NOUN_LIKE for t in tags) / len(tags) < POS_SHARE
+            proper[col] = sum(t == "PROPN" for t in tags) / len(tags) >= POS_SHARE
+        else:
+            np_like = [t[-1] in NOUN_LIKE and t[0] not in NOT_NP_START for t in seen]
+            loose[col] = sum(np_like) / len(np_like) < POS_SHARE
+    return non_nouns, proper, loose
+
+
+def prefer_phrase(stats: TermStats, scores: np.ndarray, row: int, free: list[int],
+                  common_words: frozenset[str] | set[str] = frozenset()) -> int:
+    """The label among `free` (theme `row`'s candidates, best first): a phrase over a single word (see module).
+
+    Phrases with a corpus-wide word (`common_words`: "managers" in a corpus about practice managers) or a
+    generic word are not promoted: the added word would say nothing about the theme."""
+    best = free[0]
+    multi = is_multi(stats)
+    if multi[best]:
+        return best
+    support = stats.support[row]
+    proper = stats.proper if stats.proper is not None else stats.names
+    if (proper[best] or stats.names[best]) and support[best] >= NAME_COVER * stats.sizes[row]:
+        return best
+    loose = stats.loose if stats.loose is not None else np.zeros(len(stats.vocab), dtype=bool)
+    compact = is_compact(stats)
+    phrases = [c for c in free if compact[c] and not loose[c]
+               and scores[row, c] >= PHRASE_MIN_SCORE * scores[row, best]
+               and support[c] >= max(2.0, PHRASE_MIN_SUPPORT * support[best])
+               and not any(w in common_words or w in GENERIC_WORDS for w in str(stats.vocab[c]).split())]
+    if not phrases:
+        return best
+    # a phrase with the top word in it reads as its precise form ("carbon tax" for "tax"): preferred on near-ties
+    word = str(stats.vocab[best])
+    return max(phrases, key=lambda c: (scores[row, c] * (1.5 if word in str(stats.vocab[c]).split() else 1.0), -c))
