@@ -125,7 +125,8 @@ def test_data_paths_resolve_from_any_folder(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("COMMENTMINER_HOME", raising=False)
     cfg = load_config()
-    # the defaults point into the project folder, not the working directory
+    cfg.themes.guided_path = "configs/themes.toml"  # guided themes are opt-in (no default file)
+    # relative settings point into the project folder, not the working directory
     assert cfg.path("themes.guided_path") == ROOT / "configs" / "themes.toml"
     assert cfg.path("embed.model_path") == ROOT / "models" / "all-MiniLM-L6-v2"
     # a file in the working directory wins; COMMENTMINER_HOME is searched before the project folder

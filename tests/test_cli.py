@@ -173,7 +173,7 @@ def test_guided_themes_are_opt_in_with_themes_flag(monkeypatch, tmp_path, comman
 
     seen = []
 
-    def fake_run(paths, out, config, db, log):
+    def fake_run(paths, out, config, db, log, **ingest_options):
         seen.append(config.themes.guided_path)
         return api.RunResult("run_x", tmp_path / "s.duckdb", {"report": tmp_path / "r", "brief": tmp_path / "b"},
                              {"timings": TIMINGS})
