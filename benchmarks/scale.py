@@ -15,7 +15,7 @@ path at 10k, and the cost of an incremental run. Prints one Markdown table.
 (C) incremental: `commentminer run` on `--incremental-comments` comments (default 12,000), then, each in a cold
     process, `commentminer run` on 1% more comments into the same store (new units placed into the existing
     themes) and, for reference, the same with `--refit`. Ratio = the +1% run's wall time / the full run's.
-(D) Ray: the rows from benchmarks/scale_ray.py when it is there (see RAY ROWS below).
+(D) Ray (`--ray`): the rows of benchmarks/scale_ray.py (embed throughput, 1 vs 2 workers; local vs Ray).
 
 Run it on an idle machine for numbers worth quoting; the load average at the start is printed with the table.
 
@@ -291,16 +291,12 @@ def incremental_rows(n_comments: int, work: Path) -> list[dict]:
 
 
 # -- (D) RAY ROWS -------------------------------------------------------------------------------------------------
-# benchmarks/scale_ray.py (the Ray engine's benchmark) provides `ray_rows(args, work) -> list[dict]` with the keys
-# of the rows above (section "ray", size, stage, wall_s, cpu_s, peak_rss_mb, note): embed throughput with 1 vs 2
-# workers of one thread each, and the local engine vs Ray with one worker. Wire it in here.
+# benchmarks/scale_ray.py (the Ray engine's benchmark) gives the rows (section "ray", same keys as above): embed
+# throughput with 1 vs 2 workers of one thread each, and the local engine vs Ray with one worker.
 def ray_rows(args: argparse.Namespace, work: Path) -> list[dict]:
-    try:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from scale_ray import ray_rows as rows_of  # type: ignore[import-not-found]
-    except ImportError:
-        return [{"section": "ray", "size": "", "stage": "(not measured)",
-                 "note": "benchmarks/scale_ray.py is not there yet"}]
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from scale_ray import ray_rows as rows_of  # type: ignore[import-not-found]
+
     return rows_of(args, work)
 
 
@@ -323,6 +319,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--real-comments", type=int, default=2500, help="real path: SFU C3 comments (0 = skip)")
     parser.add_argument("--incremental-comments", type=int, default=12000, help="incremental: store size (0 = skip)")
     parser.add_argument("--ray", action="store_true", help="also the Ray rows (benchmarks/scale_ray.py)")
+    parser.add_argument("--ray-limit", type=int, default=None, help="Ray rows: real sentences (default 5,000)")
+    parser.add_argument("--ray-rounds", type=int, default=None, help="Ray rows: alternating rounds (default 3)")
+    parser.add_argument("--ray-address", default=None, help="Ray rows: cluster to join (default: a local instance)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--centres-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--stats-worker", help=argparse.SUPPRESS)
