@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
+from ..aggregate.growth import grown_since
 from ..context import StageContext
 from ..errors import CommentminerError
 from ..ids import sha256_text
@@ -194,14 +195,10 @@ def _write(ctx: StageContext, prev_run: str, themed: str, kinds: list[str], new_
 
 def grown_themes(ctx: StageContext, prev_run: str | None) -> list[dict]:
     """Themes of this run (leaf and "other") with more units than in `prev_run`, by stable id: theme_id, label,
-    kind, before, after; largest growth first. A theme new in this run is not listed (theme_changes has it)."""
+    kind, before, after; largest growth first (aggregate.growth.grown_since)."""
     if prev_run is None:
         return []
-    found = ctx.store.query(
-        "SELECT t.theme_id, coalesce(t.name, t.label) AS label, t.kind, p.n_units AS before, t.n_units AS after "
-        "FROM themes t JOIN themes p ON p.run_id = ? AND p.theme_id = t.theme_id "
-        "WHERE t.run_id = ? AND t.kind <> 'parent' AND t.n_units > p.n_units "
-        "ORDER BY t.n_units - p.n_units DESC, t.theme_id", [prev_run, ctx.run_id])
+    found = grown_since(ctx.store, ctx.run_id, prev_run)
     return [{"theme_id": int(r.theme_id), "label": str(r.label), "kind": str(r.kind), "before": int(r.before),
              "after": int(r.after)} for r in found.itertuples()]
 
