@@ -30,6 +30,7 @@ For numbers worth quoting run it on an idle machine: the two pipelines share the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -339,6 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="*", default=["", "--fast"], metavar="ARGS",
                         help="commentminer runs per round, each with these extra CLI arguments ('' = the defaults; "
                              "default: '' and '--fast', the int8 graph)")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="work in DIR and keep it (every run's report, exports and store) instead of a temporary "
+                             "folder")
     parser.add_argument("--peer-worker", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -352,7 +356,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"skipped: no model at {args.model} (run `make model`)")
         return 0
 
-    with tempfile.TemporaryDirectory(prefix="e2e_") as tmp:
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    with (contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(prefix="e2e_")) as tmp:
         work = Path(tmp)
         if args.limit:
             csv_path, n_comments = limited_csv(args.data, args.limit, work)
