@@ -108,6 +108,23 @@ def test_cut_comment_is_stored_marked_quarantined_and_left_out_of_counts(qctx, s
     assert (summary.n_comments, summary.n_commenters) == (3, 1)
 
 
+def test_cut_comments_are_analysed_and_counted_when_asked(qctx, store):
+    from commentminer.regions import stage as regions_stage
+    from commentminer.segment import stage as segment_stage
+
+    qctx.config.segment.analyse_truncated = True
+    ingest_paths(qctx, [LAYOUTS / "cut_mid_comment.txt", LAYOUTS / "lone_cut_comment.txt"])
+    parse_run(qctx)
+    segment_stage.run(qctx)
+    regions_stage.run(qctx)
+    every = sorted(store.query("SELECT comment_id FROM comments")["comment_id"])
+    assert sorted(store.query("SELECT DISTINCT comment_id FROM units WHERE kind = 'comment'")["comment_id"]) == every
+    assert sorted(store.query("SELECT subject_id FROM regions WHERE subject_kind = 'comment'")["subject_id"]) == every
+    resolver_id = store.query("SELECT any_value(resolver_id) FROM regions").iloc[0, 0]
+    summary = corpus_overview(store, resolver_id, include_truncated=True).iloc[0]
+    assert (summary.n_comments, summary.n_commenters) == (3, 3)
+
+
 def test_page_without_header_is_stored_with_null_title_and_a_note(qctx, store):
     ingest_paths(qctx, [LAYOUTS / "no_header.txt"])
     parse_run(qctx)

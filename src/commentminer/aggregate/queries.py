@@ -33,8 +33,11 @@ def run_info(store: Store, run_id: str) -> pd.DataFrame:
     return frame
 
 
-def corpus_overview(store: Store, resolver_id: str | None) -> pd.DataFrame:
+def corpus_overview(store: Store, resolver_id: str | None, include_truncated: bool = False) -> pd.DataFrame:
     """One row: corpus sizes, units by kind, date span, quarantined errors and unresolved places.
+
+    Commenters are counted without comments the page cut off (`truncated`) unless `include_truncated`
+    ([segment] analyse_truncated).
 
     n_unresolved_places counts comments that name a place the resolver could not place in a region;
     n_without_place counts comments with no place at all (withheld or unsigned).
@@ -50,7 +53,7 @@ def corpus_overview(store: Store, resolver_id: str | None) -> pd.DataFrame:
             (SELECT count(*) FROM articles) AS n_articles,
             (SELECT count(*) FROM comments) AS n_comments,
             (SELECT count(DISTINCT coalesce(commenter_id, comment_id)) FROM comments
-             WHERE NOT coalesce(truncated, FALSE)) AS n_commenters,  -- a comment cut off by the page is no one
+             WHERE ? OR NOT coalesce(truncated, FALSE)) AS n_commenters,  -- a cut-off comment is no one
             (SELECT count(*) FROM comments WHERE withheld) AS n_withheld,
             (SELECT count(*) FROM units) AS n_units,
             (SELECT count(*) FROM units WHERE kind = 'article') AS n_units_article,
@@ -63,7 +66,7 @@ def corpus_overview(store: Store, resolver_id: str | None) -> pd.DataFrame:
             (SELECT count(*) FROM placed WHERE place IS NOT NULL AND region IS NULL) AS n_unresolved_places,
             (SELECT count(*) FROM placed WHERE place IS NULL) AS n_without_place
         """,
-        [resolver_id],
+        [resolver_id, include_truncated],
     )
 
 

@@ -28,7 +28,7 @@ BATCH_SIZE = 5000
 _PENDING_SQL = """
 WITH subjects AS (
     SELECT 'comment' AS subject_kind, comment_id AS subject_id, place, coalesce(withheld, FALSE) AS withheld
-    FROM comments WHERE NOT coalesce(truncated, FALSE)  -- cut off by the page: not in regional figures
+    FROM comments WHERE ? OR NOT coalesce(truncated, FALSE)  -- cut off by the page: [segment] analyse_truncated
     UNION ALL
     SELECT 'unit', unit_id, place, FALSE FROM units WHERE kind = 'quote' AND place IS NOT NULL
 )
@@ -39,7 +39,7 @@ WHERE NOT EXISTS (
 )
 ORDER BY s.subject_kind, s.subject_id
 """
-_TOTAL_SQL = ("SELECT (SELECT count(*) FROM comments WHERE NOT coalesce(truncated, FALSE)) "
+_TOTAL_SQL = ("SELECT (SELECT count(*) FROM comments WHERE ? OR NOT coalesce(truncated, FALSE)) "
               "+ (SELECT count(*) FROM units WHERE kind = 'quote' AND place IS NOT NULL) AS n")
 
 
@@ -65,9 +65,10 @@ def run(ctx: StageContext) -> dict[str, int]:
     """
     resolver = build_resolver(ctx.config.regions.backend, ctx.config.regions.extra_gazetteer)
     resolver_id = resolver.resolver_id
-    pending = ctx.store.query(_PENDING_SQL, [resolver_id])
+    include_truncated = ctx.config.segment.analyse_truncated
+    pending = ctx.store.query(_PENDING_SQL, [include_truncated, resolver_id])
     # via store.query (a DataFrame): a bare fetchone() leaves a pending result that blocks the next write
-    total = int(ctx.store.query(_TOTAL_SQL)["n"].iloc[0])
+    total = int(ctx.store.query(_TOTAL_SQL, [include_truncated])["n"].iloc[0])
     counts = {"resolved": 0, "unresolved": 0, "skipped_existing": total - len(pending)}
     cache: dict[tuple[str | None, bool], Resolution] = {}  # many commenters share a place: resolve it once
     records = pending.to_dict("records")

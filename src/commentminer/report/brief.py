@@ -57,17 +57,18 @@ def md(value: Any) -> str:
 
 def build_brief(store: Store, run_id: str, *, sentiment_backend: str | None, resolver_id: str | None,
                 min_commenters: int, resamples: int, seed: int, pseudonyms: Pseudonyms | None = None,
-                n_quotes: int = N_QUOTES, findings: Sequence[dict] = ()) -> str:
+                n_quotes: int = N_QUOTES, findings: Sequence[dict] = (), include_truncated: bool = False) -> str:
     """The Markdown text of brief.md for `run_id` (sentiment / regions of the given backend and resolver);
     `findings`: the report's key findings (`findings.key_findings`), the executive summary."""
     return render_brief(**brief_data(store, run_id, sentiment_backend=sentiment_backend, resolver_id=resolver_id,
                                      min_commenters=min_commenters, resamples=resamples, seed=seed,
-                                     n_quotes=n_quotes),
+                                     n_quotes=n_quotes, include_truncated=include_truncated),
                         pseudonyms=pseudonyms, findings=findings)
 
 
 def brief_data(store: Store, run_id: str, *, sentiment_backend: str | None, resolver_id: str | None,
-               min_commenters: int, resamples: int, seed: int, n_quotes: int = N_QUOTES) -> dict[str, Any]:
+               min_commenters: int, resamples: int, seed: int, n_quotes: int = N_QUOTES,
+               include_truncated: bool = False) -> dict[str, Any]:
     """The frames the brief is made of (keyword arguments of `render_brief` and `brief_tables`): run, overview,
     themes, overall (unit sentiment per theme), by_region (per theme x region), quotes, min_commenters,
     interval_method."""
@@ -78,7 +79,7 @@ def brief_data(store: Store, run_id: str, *, sentiment_backend: str | None, reso
     overall = agg.sentiment_table(store, run_id, by=("theme",), **table)
     by_region = agg.sentiment_table(store, run_id, by=("theme", "region"), **table)
     quotes = agg.theme_quotes(store, run_id, sentiment_backend, n_quotes)
-    overview = records(agg.corpus_overview(store, resolver_id))[0]
+    overview = records(agg.corpus_overview(store, resolver_id, include_truncated))[0]
     return {"run": run, "overview": overview, "themes": themes, "overall": overall, "by_region": by_region,
             "quotes": quotes, "min_commenters": min_commenters,
             "interval_method": agg.interval_method(resamples, seed)}

@@ -7,7 +7,9 @@ deterministically by a hash of the unit id (the caption says so). Below `UMAP_MI
 [report] theme_map = "pca") the first two principal components are used instead: UMAP needs neighbours, and a
 handful of points gains nothing from it. Labels: every coloured theme's label at the median of its points, and
 each parent theme's label (larger, grey) at the median of its children's points. Each point's <title> (hover) holds its sentence and who wrote or said
-it; every string goes through `svg.el`, so it is escaped.
+it; every string goes through `svg.el`, so it is escaped. Parent themes are drawn as regions: a light shape around
+the core of their sentences (the convex hull of the `PARENT_CORE` share of points nearest the parent's median),
+behind the points, so a reader sees which themes belong together.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ UMAP_EPOCHS = 200          # layout epochs (UMAP's default for small data is 500
 MAX_LABELS = 20            # theme labels drawn at theme centres (coloured themes first, then the largest)
 TOP_THEMES = 7             # themes with their own colour; the rest share "other themes"
 MAX_HOVER_CHARS = 240
+PARENT_CORE = 0.8          # share of a parent's points (nearest its median) its region encloses: stray points
+                           # would otherwise stretch every region over the whole map
 # Okabe-Ito (colour-blind safe) for guided themes, then the largest; grey for the rest.
 THEME_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 OTHER_COLOUR = "#BBBBBB"
@@ -165,6 +169,7 @@ def theme_map(units: pd.DataFrame, cap: int | None = None, width: int = 760, hei
         body.append(el("circle", cx=lx + 6, cy=ly - 4, r=5, fill=colour))
         body.append(el("text", label, x=lx + 16, y=ly, font_size=12, fill=INK))
     body.append(el("rect", x=left, y=top, width=plot_w, height=plot_h, fill="none", stroke="#DDDDDD"))
+    body += _parent_regions(units, xy, pos)
     # grey points first, so the coloured themes draw on top
     order = sorted(range(len(rows)), key=lambda i: (rows[i]["theme_id"] in colours, rows[i]["unit_id"]))
     for i in order:
@@ -189,7 +194,33 @@ def theme_map(units: pd.DataFrame, cap: int | None = None, width: int = 760, hei
     return svg(width, height, title, body,
                desc=f"Each dot is a sentence placed by {'a 2-D UMAP' if use_umap else 'the first two principal components'} "
                     "of its embedding; nearby dots are similar in meaning. Colour shows its theme; theme labels sit "
-                    "at the centre of their sentences, group (parent) labels in grey."), caption
+                    "at the centre of their sentences; grey shapes are groups of themes (parents), labelled in grey."), caption
+
+
+def _parent_regions(units: pd.DataFrame, xy: np.ndarray,
+                    pos: Callable[[np.ndarray], tuple[float, float]]) -> list[Markup]:
+    """One light polygon per parent theme: the convex hull of the PARENT_CORE share of its points nearest their
+    median (parents with fewer than 3 distinct points, or points on one line, get none)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    if "parent_id" not in units:
+        return []
+    out: list[Markup] = []
+    parents = units.dropna(subset=["parent_id"])
+    for _, members in parents.groupby("parent_id", sort=True):
+        points = xy[members.index.to_numpy()]
+        distance = np.linalg.norm(points - np.median(points, axis=0), axis=1)
+        core = np.unique(points[distance <= np.quantile(distance, PARENT_CORE)], axis=0)
+        if len(core) < 3:
+            continue
+        try:
+            hull = ConvexHull(core)
+        except QhullError:  # all on one line
+            continue
+        corners = " ".join("{},{}".format(*pos(core[i])) for i in hull.vertices)
+        out.append(el("polygon", points=corners, fill="#000000", fill_opacity=0.05, stroke="#999999",
+                      stroke_dasharray="4 3", stroke_width=1, class_="parent-region"))
+    return out
 
 
 def _centre_labels(units: pd.DataFrame, xy: np.ndarray, colours: dict, sizes: pd.Series,

@@ -85,7 +85,8 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
         return frame if shown is None else shown.frame(name, frame)
 
     # key findings: the report's first section and the brief's executive summary
-    overview = records(agg.corpus_overview(store, resolver_id))[0]
+    include_truncated = ctx.config.segment.analyse_truncated  # cut-off comments: counted only when analysed
+    overview = records(agg.corpus_overview(store, resolver_id, include_truncated))[0]
     titled = [{**row, "title": row.get("name") or row["label"]} for row in records(hide("themes", themes))]
     grown, new_themes = growth(store, run_id, titled, acfg.min_commenters)
     findings = key_findings(titled, records(regions), overview, acfg.min_commenters, grown, new_themes)
@@ -93,7 +94,7 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     brief_path = out_dir / "brief.md"
     brief = brief_data(store, run_id, sentiment_backend=sentiment_backend, resolver_id=resolver_id,
                        min_commenters=acfg.min_commenters, resamples=acfg.bootstrap_resamples,
-                       seed=acfg.bootstrap_seed)
+                       seed=acfg.bootstrap_seed, include_truncated=include_truncated)
     brief_path.write_text(render_brief(**brief, pseudonyms=shown, findings=findings), encoding="utf-8")
     workbook_path = write_workbook(out_dir / "brief.xlsx", brief_tables(**brief, pseudonyms=shown,
                                                                          findings=findings))

@@ -29,7 +29,7 @@ def _pending_parents(ctx: StageContext, segmenter_id: str) -> pd.DataFrame:
         SELECT 'comment' AS kind, c.article_id, c.comment_id, c.text
         FROM comments c
         WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.comment_id = c.comment_id AND u.segmenter_id = ?)
-          AND NOT coalesce(c.truncated, FALSE)  -- a comment cut off by the page is kept but not analysed
+          AND (? OR NOT coalesce(c.truncated, FALSE))  -- cut off by the page: kept, analysed only if asked
         UNION ALL
         SELECT 'article' AS kind, a.article_id, NULL AS comment_id, a.body AS text
         FROM articles a
@@ -37,7 +37,7 @@ def _pending_parents(ctx: StageContext, segmenter_id: str) -> pd.DataFrame:
                           AND u.segmenter_id = ?)
         ORDER BY kind, article_id, comment_id
         """,
-        [segmenter_id, segmenter_id],
+        [segmenter_id, ctx.config.segment.analyse_truncated, segmenter_id],
     )
 
 
