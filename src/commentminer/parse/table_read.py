@@ -233,6 +233,16 @@ def _read_csv(text: str, uri: str) -> Table:
     columns = [c.strip() for c in header]
     problems: list[Problem] = []
 
+    def skip_line(row_offset: int, row_line: int, what: str) -> tuple[int, int]:
+        """Note the line at `row_line` as an unclosed quote that `what`; the position of the line after it."""
+        first = _Cursor(text, row_offset, row_line)
+        bad = next(first)
+        problems.append(Problem(
+            f"line {row_line + 1}", "unclosed_quote",
+            f"line {row_line + 1} opens a quote that {what} ({bad.strip()[:60]!r}); the line is skipped and the "
+            "rows after it are read"))
+        return first.offset, first.line_no
+
     def rows() -> Iterator[tuple[str, dict[str, Any]]]:
         number = 0
         position = (cursor.offset, cursor.line_no)
@@ -246,24 +256,12 @@ def _read_csv(text: str, uri: str) -> Table:
             except csv.Error as exc:
                 if "unexpected end of data" in str(exc):
                     # A quote opened on this line never closes: report the line, read on from the next one.
-                    first = _Cursor(text, row_offset, row_line)
-                    bad = next(first)
-                    problems.append(Problem(
-                        f"line {row_line + 1}", "unclosed_quote",
-                        f"line {row_line + 1} opens a quote that is never closed ({bad.strip()[:60]!r}); the line is "
-                        "skipped and the rows after it are read"))
-                    position = (first.offset, first.line_no)
+                    position = skip_line(row_offset, row_line, "is never closed")
                     continue
                 lenient = _Cursor(text, row_offset, row_line)  # stray quotes inside a field: read as Excel does
                 cells = next(csv.reader(lenient, chosen))
                 if lenient.line_no - row_line > 1:  # a quoted field ran over a line end and then broke
-                    first = _Cursor(text, row_offset, row_line)
-                    bad = next(first)
-                    problems.append(Problem(
-                        f"line {row_line + 1}", "unclosed_quote",
-                        f"line {row_line + 1} opens a quote that swallows the rows after it ({bad.strip()[:60]!r}); "
-                        "the line is skipped and the rows after it are read"))
-                    position = (first.offset, first.line_no)
+                    position = skip_line(row_offset, row_line, "swallows the rows after it")
                     continue
                 strict = lenient
             position = (strict.offset, strict.line_no)
