@@ -50,6 +50,23 @@ def sentiment_branch(ctx: StageContext) -> tuple[Path, str] | None:
     return backend.weights_path, backend.backend_id
 
 
+def embedder_for_run(ctx: StageContext):
+    """(the configured embedder, the sentiment branch's output id when the same pass yields its logits, else None).
+
+    Building it loads nothing: the model loads on first use (so the ray engine's driver can ask its model id)."""
+    branch = sentiment_branch(ctx)
+    embedder = build_embedder(ctx, branch[0] if branch else None)
+    output_id = branch[1] if branch is not None and getattr(embedder, "supports_branch", False) else None
+    return embedder, output_id
+
+
+def embed_texts(embedder, texts: list[str], with_branch: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(vectors, the sentiment branch's logits or None) of `texts`: one model pass either way."""
+    if with_branch:
+        return embedder.embed_with_branch(texts)
+    return embedder.embed(texts), None
+
+
 def pending_texts(ctx: StageContext, model_id: str):
     """Distinct unit texts (text_hash, text) with no vector for `model_id`, by text hash."""
     return ctx.store.query(
@@ -77,24 +94,17 @@ def write_vectors(ctx: StageContext, hashes, model_id: str, vectors: np.ndarray,
 
 def run(ctx: StageContext) -> dict:
     """Embed every distinct unit text that has no cached vector for the configured model."""
-    branch = sentiment_branch(ctx)
-    embedder = build_embedder(ctx, branch[0] if branch else None)
-    with_branch = branch is not None and getattr(embedder, "supports_branch", False)
+    embedder, output_id = embedder_for_run(ctx)
     model_id = embedder.model_id
     pending = pending_texts(ctx, model_id)
     try:
         for batch in ctx.batches(pending, BATCH_SIZE, desc="embed", unit="sentence"):
-            texts = batch["text"].tolist()
-            if with_branch:
-                vectors, logits = embedder.embed_with_branch(texts)
-            else:
-                vectors, logits = embedder.embed(texts), None
-            write_vectors(ctx, batch["text_hash"].to_numpy(), model_id, vectors, logits,
-                          branch[1] if with_branch else None)
+            vectors, logits = embed_texts(embedder, batch["text"].tolist(), output_id is not None)
+            write_vectors(ctx, batch["text_hash"].to_numpy(), model_id, vectors, logits, output_id)
     finally:
         if hasattr(embedder, "close"):
             embedder.close()
-    return finish(ctx, len(pending), model_id, branch[1] if with_branch else None)
+    return finish(ctx, len(pending), model_id, output_id)
 
 
 def finish(ctx: StageContext, n_embedded: int, model_id: str, output_id: str | None) -> dict:

@@ -36,9 +36,7 @@ def segment(engine: "RayEngine", ctx: "StageContext") -> dict:
 
 def embed(engine: "RayEngine", ctx: "StageContext") -> dict:
     """Vectors (and the sentiment branch's logits) from the workers; stored by embed.stage.write_vectors."""
-    branch = embed_stage.sentiment_branch(ctx)
-    embedder = embed_stage.build_embedder(ctx, branch[0] if branch else None)  # only its model id: nothing loads
-    output_id = branch[1] if branch is not None and getattr(embedder, "supports_branch", False) else None
+    embedder, output_id = embed_stage.embedder_for_run(ctx)  # only its model id: nothing loads
     model_id = embedder.model_id
     pending = embed_stage.pending_texts(ctx, model_id)
     if len(pending):

@@ -76,20 +76,16 @@ class EmbedWorker(ShardWorker):
     """Texts (text_hash, text) -> text_hash, vector (n, dim) and, with the sentiment branch, logits (n, 5)."""
 
     def __init__(self, config_json: str, threads: int = 1, batch_rows: int = 1024):
-        from ..embed.stage import build_embedder, sentiment_branch
+        from ..embed.stage import embedder_for_run
 
         super().__init__(batch_rows)
-        ctx = ConfigOnly(worker_config(config_json, threads))
-        branch = sentiment_branch(ctx)
-        self.embedder = build_embedder(ctx, branch[0] if branch else None)
-        self.with_branch = branch is not None and getattr(self.embedder, "supports_branch", False)
+        self.embedder, output_id = embedder_for_run(ConfigOnly(worker_config(config_json, threads)))
+        self.with_branch = output_id is not None
 
     def process(self, batch: pd.DataFrame) -> dict[str, np.ndarray]:
-        texts = batch["text"].tolist()
-        if self.with_branch:
-            vectors, logits = self.embedder.embed_with_branch(texts)
-        else:
-            vectors, logits = self.embedder.embed(texts), None
+        from ..embed.stage import embed_texts
+
+        vectors, logits = embed_texts(self.embedder, batch["text"].tolist(), self.with_branch)
         out = {"text_hash": batch["text_hash"].to_numpy(), "vector": np.asarray(vectors, np.float32)}
         if logits is not None:
             out["logits"] = np.asarray(logits, np.float32)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import StoreError
 from ..schema import ALL_TABLES, TABLES, Table
-from .vectors import FLOAT16_COLUMNS, float16_array, float16_blobs
+from .vectors import FLOAT16_COLUMNS, float16_array, float16_blobs, iter_vector_chunks
 
 SCHEMA_VERSION = 3  # 3: embeddings.vector is a float16 BLOB (was FLOAT[]); older stores are converted on open
 
@@ -66,8 +66,6 @@ class Store:
 
         The old table is renamed first and dropped last, so a conversion killed midway resumes on the next open.
         """
-        from .vectors import FLOAT16_COLUMNS, iter_vector_chunks
-
         for name, column in FLOAT16_COLUMNS.items():
             old = f"{name}_float32_old"
             found = self.con.execute(

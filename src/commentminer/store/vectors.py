@@ -102,7 +102,7 @@ def _float16_matrix(chunk: Any) -> np.ndarray:
     return flat.reshape(len(chunk), int(lengths[0]) // FLOAT16.itemsize)
 
 
-def _split(table: Any, vector_column: str, con: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _split(table: Any, vector_column: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """(other columns as pandas, (n_with_vector, dim) matrix, boolean mask of rows that have a vector)."""
     import pyarrow.compute as pc
 
@@ -118,7 +118,7 @@ def read_vectors(store: Any, sql: str, params: list | None = None,
     """Run `sql` and return (the other columns, the (k, dim) float32 matrix of the non-null vectors, a boolean
     mask over the rows saying which have one): row i's vector is `matrix[mask[:i].sum()]` when `mask[i]`."""
     table = store.con.sql(sql, params=params or None).to_arrow_table()
-    return _split(table, vector_column, store.con)
+    return _split(table, vector_column)
 
 
 def iter_vector_chunks(store: Any, sql: str, params: list | None = None, vector_column: str = "vector",
@@ -135,4 +135,4 @@ def iter_vector_chunks(store: Any, sql: str, params: list | None = None, vector_
         except StopIteration:
             break
         if len(batch):
-            yield _split(pa.Table.from_batches([batch]), vector_column, store.con)
+            yield _split(pa.Table.from_batches([batch]), vector_column)

@@ -159,11 +159,9 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
     return stats
 
 
-def _run(ctx: StageContext, cfg, guided: list, model_id: str | None, steps: _Steps) -> dict:
+def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> dict:
     steps.next()  # load units
-    kinds = list(cfg.unit_kinds)
-    model_id = model_id or embedding_model_id(ctx, kinds)
-    units, vectors = load_units(ctx, kinds, model_id)
+    units, vectors = load_units(ctx, list(cfg.unit_kinds), model_id)
     texts = units.text.tolist()
 
     # 1. guided themes take the units close enough to them
