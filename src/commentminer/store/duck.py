@@ -17,7 +17,7 @@ from .vectors import FLOAT16_COLUMNS, float16_array, float16_blobs, iter_vector_
 # DuckDB's own memory cap per connection (its default is 80% of RAM). Past it, joins, sorts and aggregates spill
 # to a temporary directory beside the store and cached table blocks are evicted: without it, the themes stage's
 # read of a million units with their vectors (a join ordered by unit id) held 3 GB in DuckDB alone.
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "512MB"
 
 SCHEMA_VERSION = 3  # 3: embeddings.vector is a float16 BLOB (was FLOAT[]); older stores are converted on open
 
