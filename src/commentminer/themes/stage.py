@@ -9,6 +9,14 @@ clusters the rest into discovered themes; units far from their discovered theme'
 ids come from the registry (tracking.py), labels and keywords from labels.py over all themes together (so
 labels contrast guided and discovered themes alike), quotes, summaries and parent themes from quotes.py,
 summary.py and hierarchy.py.
+
+Memory is bounded by the corpus' vectors as stored (float16, 768 bytes a unit: 0.75 GB at a million units) plus
+a few numbers a unit, not by its texts or float32 copies (issue 12): the vectors are turned into float32 a chunk
+of [themes] chunk_rows at a time (centroids from exact float64 sums over chunks, similarities, the "other" cut,
+nearest-centroid assignment past the fit sample, guided similarity); texts are read only for the guided themes'
+word matches (streamed) and for a seeded per-theme sample of at most [themes] label_sample units that labels,
+keywords and summaries are computed from (every unit of a smaller corpus); quotes rank per-unit similarities and
+read the vectors of their few candidates; the counts are SQL over the written unit_themes.
 """
 
 from __future__ import annotations
