@@ -185,6 +185,13 @@ def group_sums(vectors: np.ndarray, labels: np.ndarray, k: int, chunk_rows: int)
     return sums
 
 
+def _members(labels: np.ndarray, k: int) -> list[np.ndarray]:
+    """Sorted positions of each label 0..k-1 (one sort, not k passes over every unit)."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    return [order[bounds[t] : bounds[t + 1]] for t in range(k)]
+
+
 def _normalised(sums: np.ndarray) -> np.ndarray:
     """Rows of `sums` scaled to unit length (quotes.centroid of each group); zero rows stay zero."""
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
@@ -291,11 +298,11 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
     found = fitted != OUTLIER_THEME
     local[rest[found]] = offset + np.searchsorted(discovered_ids, fitted[found])
     # 3. units that fit no discovered theme go to "other" (never forced)
-    found = np.where(local >= offset, local - offset, -1)
-    cos = own_cosine(vectors, found, _normalised(group_sums(vectors, found, len(discovered_ids), chunk)), chunk)
-    found = found >= 0
-    similarity[found] = cos[found]
-    local[found & (cos < cfg.other_threshold)] = OUTLIER_THEME
+    theme_of = np.where(local >= offset, local - offset, -1)
+    cos = own_cosine(vectors, theme_of, _normalised(group_sums(vectors, theme_of, len(discovered_ids), chunk)), chunk)
+    for members in _members(theme_of, len(discovered_ids)):
+        similarity[members] = cos[members]
+        local[members[cos[members] < cfg.other_threshold]] = OUTLIER_THEME
     sizes = np.bincount(local + 1, minlength=len(keys) + 1)       # [0] = "other"
     present = [i for i in range(len(keys)) if sizes[i + 1]]
     # 4. stable ids from the registry
