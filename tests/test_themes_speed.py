@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from commentminer.errors import CommentminerError
+from commentminer.store.vectors import vector_matrix
 from commentminer.themes import jit, stage
 from commentminer.themes.bertopic_model import BertopicThemeModel, numbered_by_size
 from commentminer.themes.clustering import SampleSilhouette, cosine_knn
@@ -186,23 +187,24 @@ def test_blockwise_summary_picks_what_the_full_matrix_picked():
 def test_vector_matrix_reads_list_and_fixed_size_columns():
     m = np.arange(12, dtype=np.float32).reshape(4, 3)
     fixed = pa.FixedSizeListArray.from_arrays(pa.array(m.reshape(-1)), 3)
-    assert np.array_equal(stage.vector_matrix(pa.chunked_array([fixed[:1], fixed[1:]])), m)
+    assert np.array_equal(vector_matrix(pa.chunked_array([fixed[:1], fixed[1:]])), m)
     lists = pa.array([[9, 9], [1, 2], [3, 4]], type=pa.list_(pa.float64())).slice(1)
-    got = stage.vector_matrix(pa.chunked_array([lists]))
+    got = vector_matrix(pa.chunked_array([lists]))
     assert got.dtype == np.float32 and got.tolist() == [[1, 2], [3, 4]]
     with pytest.raises(CommentminerError, match="differ in length"):
-        stage.vector_matrix(pa.array([[1.0, 2.0], [3.0]]))
+        vector_matrix(pa.array([[1.0, 2.0], [3.0]]))
 
 
 def test_load_units_gives_the_stored_vectors_in_unit_order(ctx, store):
     texts, vecs, _ = blob_corpus(n_per_blob=5)
     units = write_corpus(store, texts, vecs)
-    frame, matrix = stage.load_units(ctx, ["article", "comment"], "test-embedder")
-    assert frame.unit_id.tolist() == sorted(units.unit_id) and "vector" not in frame.columns
-    # vectors are stored as float16 (issue 12): the matrix is exactly their float32 value
-    expected = vecs[np.argsort(units.unit_id.to_numpy())].astype(np.float16).astype(np.float32)
-    assert matrix.dtype == np.float32 and np.array_equal(matrix, expected)
-    assert frame.text.tolist() == [texts[i] for i in np.argsort(units.unit_id.to_numpy())]
+    loaded = stage.load_units(ctx, ["article", "comment"], "test-embedder", chunk_rows=4)
+    order = np.argsort(units.unit_id.to_numpy())
+    assert loaded.unit_ids.tolist() == sorted(units.unit_id)
+    # vectors are stored as float16 (issue 12) and held as float16: exactly the stored values
+    assert loaded.vectors.dtype == np.float16 and np.array_equal(loaded.vectors, vecs[order].astype(np.float16))
+    assert [t for chunk in stage.iter_texts(ctx, ["article", "comment"], 4) for t in chunk] == [texts[i] for i in order]
+    assert stage.texts_at(ctx, ["article", "comment"], np.array([0, 5, 14]), 4) == [texts[order[i]] for i in (0, 5, 14)]
 
 
 def test_stage_shows_its_steps_through_ctx_progress(ctx, store, monkeypatch):

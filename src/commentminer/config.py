@@ -124,6 +124,8 @@ class ThemesConfig(_Section):
     refit: bool = False
     refit_other_rise: float = Field(0.15, ge=0, le=1)
     refit_unseen_share: float = Field(0.2, ge=0, le=1)
+    label_sample: int = Field(50_000, ge=1)
+    chunk_rows: int = Field(25_000, ge=1)
 
 
 class SentimentConfig(_Section):

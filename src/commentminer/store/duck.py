@@ -14,6 +14,11 @@ from ..errors import StoreError
 from ..schema import ALL_TABLES, TABLES, Table
 from .vectors import FLOAT16_COLUMNS, float16_array, float16_blobs, iter_vector_chunks
 
+# DuckDB's own memory cap per connection (its default is 80% of RAM). Past it, joins, sorts and aggregates spill
+# to a temporary directory beside the store and cached table blocks are evicted: without it, the themes stage's
+# read of a million units with their vectors (a join ordered by unit id) held 3 GB in DuckDB alone.
+MEMORY_LIMIT = "512MB"
+
 SCHEMA_VERSION = 3  # 3: embeddings.vector is a float16 BLOB (was FLOAT[]); older stores are converted on open
 
 
@@ -24,7 +29,8 @@ class Store:
     unchanged. Every write runs in one transaction: a crash mid-run loses at most the batch in flight.
     """
 
-    def __init__(self, path: str | Path = ":memory:", read_only: bool = False, create: bool = True):
+    def __init__(self, path: str | Path = ":memory:", read_only: bool = False, create: bool = True,
+                 memory_limit: str | None = MEMORY_LIMIT):
         self.path = str(path)
         if self.path != ":memory:":
             if (read_only or not create) and not Path(self.path).exists():
@@ -34,6 +40,8 @@ class Store:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: cannot open DuckDB store ({exc})") from None
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
         if not read_only:
             self._migrate()
 

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CommentminerError
+from ..store.vectors import vector_matrix
 from .base import OUTLIER_THEME
-from .stage import vector_matrix
 from .terms import make_vectorizer
 
 

@@ -35,10 +35,10 @@ from .base import OUTLIER_THEME
 
 # Below this many new units the "other" share is too noisy to trigger a re-fit (a 5-unit batch is 0% or 20%).
 MIN_UNITS_FOR_OTHER_CHECK = 20
-# Keys of [themes] that decide when to re-fit, not what a fit gives: changing them never forces a re-fit.
-REFIT_KEYS = ("refit", "refit_other_rise", "refit_unseen_share")
+# Keys of [themes] that decide when to re-fit or how much memory a step takes, not what a fit gives: changing
+# them never forces a re-fit.
+REFIT_KEYS = ("refit", "refit_other_rise", "refit_unseen_share", "chunk_rows")
 LEAF_KINDS = ("guided", "discovered")
-CHUNK_ROWS = 50_000
 
 
 @dataclass
@@ -57,7 +57,7 @@ def fit_key(cfg, guided: list, model_id: str) -> str:
 
 
 def themed_units_sql(kinds: list[str]) -> str:
-    """SELECT unit_id, text_hash of the units the themes stage themes (as `stage.load_units` picks them)."""
+    """SELECT unit_id, text_hash of the units the themes stage themes (as `stage.units_sql` picks them)."""
     from .stage import COVERED_BY_QUOTE
 
     covered = COVERED_BY_QUOTE if "quote" in kinds else "false"
@@ -107,7 +107,7 @@ def place_new_units(ctx: StageContext, cfg, guided: list, model_id: str) -> Outc
     matrix = np.stack([np.asarray(c, np.float32) for c in centroids.centroid])
     ids, themes, probability, other_sum, n_other = [], [], [], None, 0
     for frame, vectors, has in iter_vector_chunks(ctx.store, new_sql, [*kinds, model_id, prev_run],
-                                                  chunk_rows=CHUNK_ROWS):
+                                                  chunk_rows=cfg.chunk_rows):
         if not has.all():
             raise CommentminerError(f"themes: {int((~has).sum())} new units have no embedding for model "
                                     f"'{model_id}'; run the embed stage first")
@@ -157,9 +157,9 @@ def _write(ctx: StageContext, prev_run: str, themed: str, kinds: list[str], new_
            other_centroid: np.ndarray | None) -> None:
     """This run's unit_themes (the kept rows of `prev_run` + `new_rows`) and themes (`prev_run`'s, recounted),
     and the registry's sizes, in one transaction."""
+    from .stage import THEME_COUNTS as counts, THEME_MEMBERS as member
+
     con, run_id = ctx.store.con, ctx.run_id
-    member = "ut JOIN units u ON u.unit_id = ut.unit_id LEFT JOIN comments c ON c.comment_id = u.comment_id"
-    counts = "count(*) AS n_units, count(DISTINCT u.comment_id) AS n_comments, count(DISTINCT c.commenter_id) AS n_commenters"
     with ctx.store.transaction():
         con.execute(
             "INSERT INTO unit_themes SELECT ?, p.unit_id, p.theme_id, p.probability, p.quote_rank FROM unit_themes p "

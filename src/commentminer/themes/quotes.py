@@ -53,11 +53,20 @@ def pick_quotes(
     sims = vecs @ centroid(vecs)
     tiers = np.zeros(members.size, dtype=np.int64) if priority is None else np.asarray(priority)[members]
     order = np.lexsort((members, -sims, tiers))  # last key is primary: tier, then similarity, then index
+    return take_distinct(members[order], lambda i: embeddings[i], n, near_duplicate)
+
+
+def take_distinct(candidates, vector_of, n: int, near_duplicate: float = NEAR_DUPLICATE) -> list[int]:
+    """The first `n` of `candidates` (indices, best first) whose vector (`vector_of(index)`) has cosine at most
+    `near_duplicate` to every one taken before it. Reads vectors only until `n` are taken."""
     chosen: list[int] = []
-    for pos in order:
-        if chosen and float(np.max(embeddings[chosen] @ vecs[pos])) > near_duplicate:
+    taken: list[np.ndarray] = []
+    for index in candidates:
+        vec = vector_of(int(index))
+        if taken and float(np.max(np.stack(taken) @ vec)) > near_duplicate:
             continue
-        chosen.append(int(members[pos]))
+        chosen.append(int(index))
+        taken.append(vec)
         if len(chosen) >= n:
             break
     return chosen
@@ -73,3 +82,19 @@ def quotes_by_theme(
         int(t): pick_quotes(embeddings, np.flatnonzero(assignments == t), n, priority)
         for t in np.unique(assignments) if int(t) not in skip
     }
+
+
+def ranked_quotes(
+    vector_of, assignments: np.ndarray, similarity: np.ndarray, n: int, priority: np.ndarray | None = None,
+    skip: tuple[int, ...] = (-1,), near_duplicate: float = NEAR_DUPLICATE,
+) -> dict[int, list[int]]:
+    """`quotes_by_theme` when each unit's cosine to its theme centroid is already known (`similarity`, computed
+    by the caller chunk by chunk): only per-unit scalars are ranked, and the vectors of the few candidates each
+    theme looks at come from `vector_of(index)` (so the vectors need not be one float32 matrix in memory)."""
+    assignments = np.asarray(assignments)
+    tiers = np.zeros(len(assignments), dtype=np.int64) if priority is None else np.asarray(priority)
+    order = np.lexsort((np.arange(len(assignments)), -np.asarray(similarity), tiers, assignments))
+    themes, starts = np.unique(assignments[order], return_index=True)
+    ends = [*starts[1:], len(order)]
+    return {int(t): take_distinct(order[lo:hi], vector_of, n, near_duplicate)
+            for t, lo, hi in zip(themes, starts, ends) if int(t) not in skip and n > 0}

@@ -9,25 +9,37 @@ clusters the rest into discovered themes; units far from their discovered theme'
 ids come from the registry (tracking.py), labels and keywords from labels.py over all themes together (so
 labels contrast guided and discovered themes alike), quotes, summaries and parent themes from quotes.py,
 summary.py and hierarchy.py.
+
+Memory is bounded by the corpus' vectors as stored (float16, 768 bytes a unit: 0.75 GB at a million units) plus
+a few numbers a unit, not by its texts or float32 copies (issue 12): the vectors are turned into float32 a chunk
+of [themes] chunk_rows at a time (centroids from exact float64 sums over chunks, similarities, the "other" cut,
+nearest-centroid assignment past the fit sample, guided similarity); texts are read only for the guided themes'
+word matches (streamed) and for a seeded per-theme sample of at most [themes] label_sample units that labels,
+keywords and summaries are computed from (every unit of a smaller corpus); quotes rank per-unit similarities and
+read the vectors of their few candidates; the counts are SQL over the written unit_themes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from .. import registry
 from ..context import StageContext
 from ..errors import CommentminerError
 from ..ids import sha256_text
-from ..store.vectors import stack, vector_matrix  # vectors read from their buffers (float16 BLOBs), not per row
+from ..store.vectors import FLOAT16, iter_vector_chunks, stack
 from .base import OUTLIER_THEME
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import group_leaves, shared_phrases
 from .labels import describe_themes
 from .terms import regroup, term_statistics
 from .pos import SpacyTagger
-from .quotes import centroid, quotes_by_theme, unit_priority
+from .quotes import ranked_quotes, unit_priority
 from .summary import pick_summary
 from .tracking import Known, change_log, match_ids
 
@@ -70,38 +82,130 @@ COVERED_BY_QUOTE = (
 )
 
 
-def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Units of `unit_kinds` ordered by unit_id with commenter info, and their (n, dim) float32 vectors.
+def units_sql(unit_kinds: list[str], columns: str, joins: str = "") -> str:
+    """SELECT `columns` of the themed units (`u`; `joins` may add tables) in unit_id order. Its parameters: those
+    of `joins`, then `unit_kinds`.
 
     When quoted voices are themed, an article sentence that a quote unit covers is left out: the quote unit
     stands for it (with its speaker and place), so the sentence is not counted twice.
+    """
+    covered = COVERED_BY_QUOTE if "quote" in unit_kinds else "false"
+    return (f"SELECT {columns} FROM units u {joins} WHERE u.kind IN ({_placeholders(unit_kinds)}) "
+            f"AND NOT {covered} ORDER BY u.unit_id")
+
+
+@dataclass
+class Units:
+    """The themed units in unit_id order, as the stage holds them: no texts (read when needed, `iter_texts`), and
+    the vectors as stored (float16: 768 bytes a unit; float32 only a chunk at a time, `_blocks`)."""
+
+    unit_ids: np.ndarray   # (n,) str objects
+    vectors: np.ndarray    # (n, dim) float16
+    priority: np.ndarray   # (n,) quote priority tier (quotes.unit_priority)
+
+    def __len__(self) -> int:
+        return len(self.unit_ids)
+
+
+def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str, chunk_rows: int = 25_000) -> Units:
+    """The units of `unit_kinds` (see `units_sql`) with their vectors for `model_id`, read `chunk_rows` at a time.
+
     Raises CommentminerError when some units have no vector for `model_id` (themes on a subset would silently
     undercount).
-
-    The rows come back as one Arrow table: the vectors are the BLOB column's data buffer viewed as (n, dim)
-    (store.vectors.vector_matrix; no Python object per row), the other columns go to pandas as `Store.query` would.
     """
-    sql = (
-        "SELECT u.unit_id, u.kind, u.text, u.comment_id, u.speaker, c.name AS commenter_name, "
-        "c.commenter_id, e.vector "
-        "FROM units u LEFT JOIN comments c ON c.comment_id = u.comment_id "
-        "LEFT JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ? "
-        f"WHERE u.kind IN ({_placeholders(unit_kinds)}) AND NOT {COVERED_BY_QUOTE if 'quote' in unit_kinds else 'false'} "
-        "ORDER BY u.unit_id"
-    )
-    con = ctx.store.con
-    table = con.sql(sql, params=[model_id, *unit_kinds]).to_arrow_table()
-    column = table.column("vector")
-    missing = column.null_count
+    params = [model_id, *unit_kinds]
+    sql = units_sql(unit_kinds, "u.unit_id, u.kind, (c.name IS NOT NULL OR u.speaker IS NOT NULL) AS attributed, "
+                    "e.vector", "LEFT JOIN comments c ON c.comment_id = u.comment_id "
+                    "LEFT JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ?")
+    n = int(ctx.store.con.execute(f"SELECT count(*) FROM ({units_sql(unit_kinds, 'u.unit_id')})",
+                                  unit_kinds).fetchall()[0][0])
+    unit_ids, priority = np.empty(n, dtype=object), np.empty(n, dtype=np.int64)
+    vectors, start, missing = None, 0, 0
+    for frame, matrix, has in iter_vector_chunks(ctx.store, sql, params, chunk_rows=chunk_rows):
+        stop = start + len(frame)
+        unit_ids[start:stop] = frame.unit_id.to_numpy()
+        priority[start:stop] = unit_priority(frame.kind.tolist(), frame.attributed.tolist())
+        missing += int(np.sum(~has))
+        if not missing:
+            if vectors is None:
+                vectors = np.empty((n, matrix.shape[1]), FLOAT16)
+            vectors[start:stop] = matrix   # float16 values read as float32: stored back exactly
+        start = stop
     if missing:
         raise CommentminerError(
-            f"themes: {missing} of {len(table)} units have no embedding for model '{model_id}'; "
-            "run the embed stage first"
+            f"themes: {missing} of {n} units have no embedding for model '{model_id}'; run the embed stage first"
         )
-    vectors = vector_matrix(column) if len(table) else None
-    table = table.drop_columns(["vector"])
-    del column  # the float16 BLOBs are decoded: free them before pandas copies the other columns
-    return con.from_arrow(table).df(), vectors
+    return Units(unit_ids, vectors if vectors is not None else np.zeros((0, 0), FLOAT16), priority)
+
+
+def iter_texts(ctx: StageContext, unit_kinds: list[str], chunk_rows: int) -> Iterator[list[str]]:
+    """The themed units' texts in `load_units`' order, at most `chunk_rows` at a time."""
+    result = ctx.store.con.cursor().sql(units_sql(unit_kinds, "u.text"), params=list(unit_kinds))
+    for batch in result.to_arrow_reader(chunk_rows):
+        if len(batch):
+            yield batch.column(0).to_pylist()
+
+
+def texts_at(ctx: StageContext, unit_kinds: list[str], positions: np.ndarray, chunk_rows: int) -> list[str]:
+    """The texts of the units at sorted `positions` (indices into `load_units`' order), read in chunks: only
+    these are kept."""
+    out: list[str] = []
+    start = 0
+    for texts in iter_texts(ctx, unit_kinds, chunk_rows):
+        lo, hi = np.searchsorted(positions, [start, start + len(texts)])
+        out += [texts[i - start] for i in positions[lo:hi]]
+        start += len(texts)
+    return out
+
+
+def _float32(block: np.ndarray) -> np.ndarray:
+    """Stored (float16) vectors as float32: every conversion goes through here, a chunk or a sample at a time."""
+    return np.asarray(block, dtype=np.float32)
+
+
+def _blocks(vectors: np.ndarray, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, float32 rows start..start + chunk_rows) over `vectors`."""
+    for start in range(0, len(vectors), chunk_rows):
+        yield start, _float32(vectors[start : start + chunk_rows])
+
+
+def group_sums(vectors: np.ndarray, labels: np.ndarray, k: int, chunk_rows: int) -> np.ndarray:
+    """(k, dim) float64 sum of the vectors of each label 0..k-1 (other labels left out), over chunks.
+
+    Exact whatever the chunking: float16 values are multiples of 2^-24 of magnitude at most 1, so float64 holds
+    any sum of fewer than 2^29 of them without rounding.
+    """
+    sums = np.zeros((k, vectors.shape[1] if vectors.ndim == 2 else 0))
+    for start, block in _blocks(vectors, chunk_rows):
+        lab = labels[start : start + len(block)]
+        keep = np.flatnonzero((lab >= 0) & (lab < k))
+        if len(keep):
+            member = sparse.csr_matrix((np.ones(len(keep)), (lab[keep], keep)), shape=(k, len(block)))
+            sums += member @ block.astype(np.float64)
+    return sums
+
+
+def _members(labels: np.ndarray, k: int) -> list[np.ndarray]:
+    """Sorted positions of each label 0..k-1 (one sort, not k passes over every unit)."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    return [order[bounds[t] : bounds[t + 1]] for t in range(k)]
+
+
+def _normalised(sums: np.ndarray) -> np.ndarray:
+    """Rows of `sums` scaled to unit length (quotes.centroid of each group); zero rows stay zero."""
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+
+
+def own_cosine(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, chunk_rows: int) -> np.ndarray:
+    """Cosine of each unit to row `labels[i]` of `centroids` (nan where the label is negative), over chunks."""
+    out = np.full(len(vectors), np.nan)
+    for start, block in _blocks(vectors, chunk_rows):
+        lab = labels[start : start + len(block)]
+        ok = np.flatnonzero(lab >= 0)
+        out[start + ok] = np.einsum("ij,ij->i", block[ok].astype(np.float64), centroids[lab[ok]])
+    return out
 
 
 # The stage's steps, shown as one progress bar (ctx.progress) when [run] progress is on.
@@ -160,82 +264,92 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
 
 
 def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> dict:
+    kinds, chunk = list(cfg.unit_kinds), cfg.chunk_rows
     steps.next()  # load units
-    units, vectors = load_units(ctx, list(cfg.unit_kinds), model_id)
-    texts = units.text.tolist()
+    units = load_units(ctx, kinds, model_id, chunk)
+    vectors, n = units.vectors, len(units)
 
     # 1. guided themes take the units close enough to them
     steps.next()
-    local = np.full(len(units), OUTLIER_THEME, dtype=np.int64)     # local theme index, see `keys`
-    similarity = np.zeros(len(units))
-    keys: list[tuple[str, int]] = []                                 # local index -> (kind, index in kind)
+    local = np.full(n, OUTLIER_THEME, dtype=np.int64)     # local theme index, see `keys`
+    similarity = np.zeros(n)
+    keys: list[tuple[str, int]] = []                       # local index -> (kind, index in kind)
     if guided:
         seed_vecs = seed_vectors(ctx, guided, model_id)
-        lexical = lexical_matches(texts, guided)
-        sims = guided_similarity(vectors, seed_vecs, cfg.guided_top_k, lexical, cfg.guided_lexical_bonus)
-        g_assign, g_score = assign_guided(sims, cfg.guided_threshold)
+        start = 0
+        for texts in iter_texts(ctx, kinds, chunk):
+            stop = start + len(texts)
+            sims = guided_similarity(_float32(vectors[start:stop]), seed_vecs, cfg.guided_top_k,
+                                     lexical_matches(texts, guided), cfg.guided_lexical_bonus)
+            g_assign, g_score = assign_guided(sims, cfg.guided_threshold)
+            taken = np.flatnonzero(g_assign >= 0)
+            local[start + taken], similarity[start + taken] = g_assign[taken], g_score[taken]
+            start = stop
         keys += [("guided", g) for g in range(len(guided))]
-        local[g_assign >= 0] = g_assign[g_assign >= 0]
-        similarity[g_assign >= 0] = g_score[g_assign >= 0]
     # 2. the theme model clusters the rest (spaCy's tagger for the labels loads meanwhile)
     steps.next()
     tagger = SpacyTagger(cfg.label_pos_model).preload() if cfg.label_pos_model else None
     rest = np.flatnonzero(local == OUTLIER_THEME)
     model = registry.resolve("themes", cfg.backend).from_config(cfg)
-    # no copy when no unit went to a guided theme (a copy of every vector is 1.5 GB at a million units)
-    rest_vectors = vectors if len(rest) == len(vectors) else vectors[rest] if len(rest) else np.zeros((0, 0), np.float32)
-    if hasattr(model, "cluster"):  # the partition alone: this stage labels the final themes itself
-        fit = model.cluster(rest_vectors, progress=ctx.progress)
-    else:
-        fit = model.fit([texts[i] for i in rest], rest_vectors)
+    fitted, strategy = discover(ctx, model, units, rest, chunk)
     offset = len(keys)
-    fitted = np.asarray(fit.assignments, dtype=np.int64)
     discovered_ids = sorted({int(t) for t in np.unique(fitted) if t != OUTLIER_THEME})
     keys += [("discovered", t) for t in discovered_ids]
-    position = {t: offset + i for i, t in enumerate(discovered_ids)}
     found = fitted != OUTLIER_THEME
     local[rest[found]] = offset + np.searchsorted(discovered_ids, fitted[found])
     # 3. units that fit no discovered theme go to "other" (never forced)
-    for t in discovered_ids:
-        members = np.flatnonzero(local == position[t])
-        cos = vectors[members] @ centroid(vectors[members])
-        similarity[members] = cos
-        local[members[cos < cfg.other_threshold]] = OUTLIER_THEME
-    present = [i for i in range(len(keys)) if np.any(local == i)]
+    theme_of = np.where(local >= offset, local - offset, -1)
+    cos = own_cosine(vectors, theme_of, _normalised(group_sums(vectors, theme_of, len(discovered_ids), chunk)), chunk)
+    for members in _members(theme_of, len(discovered_ids)):
+        similarity[members] = cos[members]
+        local[members[cos[members] < cfg.other_threshold]] = OUTLIER_THEME
+    sizes = np.bincount(local + 1, minlength=len(keys) + 1)       # [0] = "other"
+    present = [i for i in range(len(keys)) if sizes[i + 1]]
     # 4. stable ids from the registry
     steps.next()
     known = load_registry(ctx)
-    cents = np.stack([centroid(vectors[local == i]) for i in present]) if present else np.zeros((0, vectors.shape[1]))
+    sums = group_sums(vectors, local + 1, len(keys) + 1, chunk)   # exact per-theme sums, "other" first
+    cents = _normalised(sums)
+    first = np.full(len(keys) + 1, n)
+    np.minimum.at(first, local + 1, np.arange(n))               # first unit (lowest unit_id) of each theme
     order = sorted(range(len(present)), key=lambda j: (keys[present[j]][0] != "guided", keys[present[j]][1]
-                   if keys[present[j]][0] == "guided" else -int(np.sum(local == present[j])),
-                   units.unit_id[local == present[j]].min()))
+                   if keys[present[j]][0] == "guided" else -int(sizes[present[j] + 1]),
+                   units.unit_ids[first[present[j] + 1]]))
     p_kinds = [keys[present[j]][0] for j in order]
     p_keys = [f"guided:{guided[keys[present[j]][1]].name}" if p_kinds[n] == "guided" else None
               for n, j in enumerate(order)]
-    ids, matched = match_ids(cents[order], p_kinds, p_keys, known, cfg.match_threshold)
-    stable_of = {present[j]: ids[n] for n, j in enumerate(order)}
+    ids, matched = match_ids(cents[[present[j] + 1 for j in order]], p_kinds, p_keys, known, cfg.match_threshold)
     lookup = np.full(len(keys) + 1, OUTLIER_THEME, dtype=np.int64)  # local index -> stable id; -1 stays -1
-    for i, theme_id in stable_of.items():
-        lookup[i] = theme_id
+    for n_, j in enumerate(order):
+        lookup[present[j]] = ids[n_]
     assignments = lookup[local]
-    info = {ids[n]: {"kind": p_kinds[n], "key": p_keys[n], "centroid": cents[j], "matched": matched[n],
+    sum_of = {int(lookup[i - 1]) if i else OUTLIER_THEME: sums[i] for i in range(len(keys) + 1) if sizes[i]}
+    info = {ids[n]: {"kind": p_kinds[n], "key": p_keys[n], "centroid": cents[present[j] + 1], "matched": matched[n],
                      "name": guided[keys[present[j]][1]].name if p_kinds[n] == "guided" else None,
                      "seeds": guided[keys[present[j]][1]].seeds if p_kinds[n] == "guided" else None}
             for n, j in enumerate(order)}
-    # 5. labels (matched themes keep their registered label while it is still grounded), quotes, summaries
+    # 5. labels on a sample of each theme's texts (matched themes keep their registered label while it is still
+    # grounded), quotes, summaries
     steps.next()
+    sample = ThemeSample(assignments, cfg.label_sample, cfg.seed)
+    texts = texts_at(ctx, kinds, sample.positions, chunk)
+    sampled = assignments[sample.positions]
     fixed = {k.theme_id: k.label for k in known if k.theme_id in info and k.label}
     ngram_range = tuple(cfg.ngram_range)
-    stats = term_statistics(texts, assignments, ngram_range)   # phrases counted once, for leaves and parents
+    stats = term_statistics(texts, sampled, ngram_range)   # phrases counted once, for leaves and parents
     forms: dict[str, str] = {}
-    described = describe_themes(texts, assignments, ngram_range, cfg.top_n_words, cfg.label_max_df,
+    described = describe_themes(texts, sampled, ngram_range, cfg.top_n_words, cfg.label_max_df,
                                 outlier=OUTLIER_THEME, fixed_labels=fixed, tagger=tagger,
                                 seed_phrases={t: v["seeds"] for t, v in info.items() if v["seeds"]},
                                 stats=stats, forms_cache=forms)
     steps.next()
-    themes, unit_themes = to_rows(ctx.run_id, units, vectors, assignments, similarity, described, info, cfg)
+    quote_cos = own_cosine(vectors, local + 1, cents, chunk)     # each unit's cosine to its final theme centroid
+    quotes = ranked_quotes(lambda i: _float32(vectors[i]), assignments, quote_cos, cfg.n_quotes, units.priority,
+                           skip=(OUTLIER_THEME,))
+    write_unit_themes(ctx, units, assignments, similarity, quotes, chunk)
+    themes = to_rows(ctx, units, assignments, described, info, sample, texts, sum_of, cfg)
     steps.next()
-    parents = parent_rows(ctx.run_id, units, vectors, assignments, themes, known, cfg, tagger,
+    parents = parent_rows(ctx, units, assignments, themes, known, cfg, sample, texts, sum_of, tagger,
                           stats=stats, forms_cache=forms)
     if not parents.empty:
         parent_of = {c: int(p.theme_id) for p in parents.itertuples() for c in p.children}
@@ -243,13 +357,12 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
         themes = pd.concat([themes, parents.drop(columns=["children"])], ignore_index=True)
     steps.next()
     ctx.store.upsert("themes", themes)
-    ctx.store.upsert("unit_themes", unit_themes)
     changes = record_changes(ctx, themes, cfg.match_threshold)
     update_registry(ctx, themes, known)
     steps.finish()
     leaf = themes[themes.kind.isin(["guided", "discovered"])]
     return {
-        "units": len(units),
+        "units": n,
         "themes": int(len(leaf)),
         "guided_themes": int((leaf.kind == "guided").sum()),
         "discovered_themes": int((leaf.kind == "discovered").sum()),
@@ -261,11 +374,87 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
         # "other" per level: leaves = units in no leaf theme; parents = units under no parent theme
         "other_share": {"leaves": float(np.mean(assignments == OUTLIER_THEME)),
                         "parents": _unparented_share(themes, assignments)},
-        "strategy": fit.strategy,
+        "strategy": strategy,
+        "label_sample": int(len(sample.positions)),
         "changes": {c: int(sum(1 for x in changes if x["change"] == c)) for c in ("new", "merged", "split", "gone")},
         "theme_model_id": model.model_id,
         "embedding_model_id": model_id,
     }
+
+
+def discover(ctx: StageContext, model, units: Units, rest: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, str]:
+    """(discovered theme per unit of `rest`, numbered by size with -1 for none; the fit's strategy).
+
+    The theme model's `cluster` gets float32 vectors of at most `fit_sample` units: above that, its cluster
+    model is fitted on its own seeded sample of `rest` (the same sample and k ceiling `fit` would use on all of
+    `rest`) and every other unit goes to the nearest centroid here, a chunk at a time, so all of `rest` is never
+    one float32 matrix. The partition is the one `model.cluster(all vectors of rest)` gives.
+    """
+    from .bertopic_model import MIN_UNITS_TO_CLUSTER, numbered_by_size
+    from .clustering import SelectedKClusterer, nearest_centroid
+
+    n = len(rest)
+    if not hasattr(model, "cluster"):  # a backend that fits on texts too: it gets every text and vector of rest
+        fit = model.fit(texts_at(ctx, list(ctx.config.themes.unit_kinds), rest, chunk_rows),
+                        _float32(units.vectors[rest]))
+        return np.asarray(fit.assignments, np.int64), fit.strategy
+    clusterer = model.cluster_model(n)[0] if hasattr(model, "cluster_model") and n >= MIN_UNITS_TO_CLUSTER else None
+    if not isinstance(clusterer, SelectedKClusterer) or n <= clusterer.fit_sample:
+        dim = units.vectors.shape[1] if units.vectors.ndim == 2 else 0
+        fit = model.cluster(_float32(units.vectors[rest]) if n else np.zeros((0, dim), np.float32),
+                            progress=ctx.progress)
+        return np.asarray(fit.assignments, np.int64), fit.strategy
+    sample = clusterer.sample_indices(n)
+    ceiling = clusterer.k_high
+    clusterer.k_high = lambda n_sample, n_units=None: ceiling(n_sample, n)  # the ceiling of all n units
+    clusterer.progress = ctx.progress
+    clusterer.fit(_float32(units.vectors[rest[sample]]))
+    labels = np.empty(n, dtype=np.int64)
+    for start in range(0, n, chunk_rows):
+        labels[start : start + chunk_rows] = nearest_centroid(
+            _float32(units.vectors[rest[start : start + chunk_rows]]), clusterer.cluster_centers_)
+    labels[sample] = clusterer.labels_
+    return numbered_by_size(labels), clusterer.describe(n)[0]
+
+
+class ThemeSample:
+    """A seeded sample of each theme's units for labels and summaries, `budget` units in all.
+
+    Every theme gets up to the same number of units (`cap`: the largest that keeps the total within `budget`;
+    a smaller theme counts whole), the ones with the lowest seeded random key. With at most `budget` units, every
+    unit is in it. `within(members)` takes the same rule to a union of themes (a parent): its units are all in
+    the sample, since a unit among the `cap` lowest keys of the union is among the `cap` lowest of its own theme.
+    """
+
+    def __init__(self, assignments: np.ndarray, budget: int, seed: int):
+        n = len(assignments)
+        self.key = np.random.default_rng(seed).random(n) if n > budget else None
+        if self.key is None:
+            self.cap, self.positions = n, np.arange(n)
+            return
+        themes, inverse, sizes = np.unique(assignments, return_inverse=True, return_counts=True)
+        self.cap = _water_level(sizes, budget)
+        order = np.lexsort((self.key, inverse))                    # by theme, then key
+        rank = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        self.positions = np.sort(order[rank < self.cap])
+
+    def within(self, members: np.ndarray) -> np.ndarray:
+        """Sorted sample of the units at `members` (sorted positions; all in this sample) by the same rule."""
+        if self.key is None or len(members) <= self.cap:
+            return members
+        return np.sort(members[np.argsort(self.key[members], kind="stable")[: self.cap]])
+
+
+def _water_level(sizes: np.ndarray, budget: int) -> int:
+    """The largest cap >= 1 with sum(min(sizes, cap)) <= budget (1 when even that exceeds it)."""
+    lo, hi = 1, int(sizes.max())
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if np.minimum(sizes, mid).sum() <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _unparented_share(themes: pd.DataFrame, assignments: np.ndarray) -> float:
@@ -370,56 +559,86 @@ def update_registry(ctx: StageContext, themes: pd.DataFrame, known: list[Known])
         ctx.store.upsert("theme_registry", pd.DataFrame(rows))
 
 
-def _counts(members: pd.DataFrame) -> dict:
-    return {"n_units": int(len(members)), "n_comments": int(members.comment_id.dropna().nunique()),
-            "n_commenters": int(members.commenter_id.dropna().nunique())}
+# Member units of a run's themes, and the three counts the themes table keeps (incremental.py counts the same way).
+THEME_MEMBERS = "ut JOIN units u ON u.unit_id = ut.unit_id LEFT JOIN comments c ON c.comment_id = u.comment_id"
+THEME_COUNTS = ("count(*) AS n_units, count(DISTINCT u.comment_id) AS n_comments, "
+                "count(DISTINCT c.commenter_id) AS n_commenters")
 
 
-def to_rows(
-    run_id: str, units: pd.DataFrame, vectors: np.ndarray, assignments: np.ndarray, similarity: np.ndarray,
-    described: dict, info: dict, cfg,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`themes` and `unit_themes` frames (schema columns) for the leaf themes and "other"."""
-    attributed = (units.commenter_name.notna() | units.speaker.notna()).tolist()
-    priority = unit_priority(units.kind.tolist(), attributed)
+def theme_counts(ctx: StageContext, group_of: dict[int, int] | None = None) -> dict[int, dict]:
+    """theme id -> n_units, n_comments, n_commenters of this run's unit_themes (in DuckDB); with `group_of`
+    (leaf id -> parent id), of the parents instead."""
+    if group_of is None:
+        frame = ctx.store.query(f"SELECT ut.theme_id, {THEME_COUNTS} FROM unit_themes {THEME_MEMBERS} "
+                                "WHERE ut.run_id = ? GROUP BY ut.theme_id", [ctx.run_id])
+    else:
+        groups = pd.DataFrame({"leaf": list(group_of), "parent": list(group_of.values())})
+        ctx.store.con.register("_theme_groups", groups)
+        try:
+            frame = ctx.store.query(
+                f"SELECT g.parent AS theme_id, {THEME_COUNTS} FROM unit_themes {THEME_MEMBERS} "
+                "JOIN _theme_groups g ON g.leaf = ut.theme_id WHERE ut.run_id = ? GROUP BY g.parent", [ctx.run_id])
+        finally:
+            ctx.store.con.unregister("_theme_groups")
+    return {int(r.theme_id): {"n_units": int(r.n_units), "n_comments": int(r.n_comments),
+                              "n_commenters": int(r.n_commenters)} for r in frame.itertuples()}
+
+
+def write_unit_themes(ctx: StageContext, units: Units, assignments: np.ndarray, similarity: np.ndarray,
+                      quotes: dict[int, list[int]], chunk_rows: int) -> None:
+    """This run's unit_themes rows, `chunk_rows` at a time in one transaction (quote_rank from `quotes`)."""
     quote_rank = np.full(len(units), np.nan)
-    for quotes in quotes_by_theme(vectors, assignments, cfg.n_quotes, priority, skip=(OUTLIER_THEME,)).values():
-        quote_rank[quotes] = np.arange(1, len(quotes) + 1)
-    unit_themes = pd.DataFrame({
-        "run_id": run_id,
-        "unit_id": units.unit_id.to_numpy(),
-        "theme_id": assignments.astype(np.int32),
-        "probability": np.clip(np.where(assignments == OUTLIER_THEME, 0.0, similarity), 0.0, 1.0),
-        "quote_rank": pd.array(quote_rank, dtype="Int32"),
-    })
-    texts = units.text.tolist()
+    for chosen in quotes.values():
+        quote_rank[chosen] = np.arange(1, len(chosen) + 1)
+    probability = np.clip(np.where(assignments == OUTLIER_THEME, 0.0, similarity), 0.0, 1.0)
+    with ctx.store.transaction():
+        for start in range(0, len(units), chunk_rows):
+            part = slice(start, start + chunk_rows)
+            ctx.store.upsert("unit_themes", pd.DataFrame({
+                "run_id": ctx.run_id, "unit_id": units.unit_ids[part], "theme_id": assignments[part].astype(np.int32),
+                "probability": probability[part], "quote_rank": pd.array(quote_rank[part], dtype="Int32"),
+            }), transaction=False)
+
+
+def _summary(units: Units, sampled: np.ndarray, sample: ThemeSample, texts: list[str], k: int) -> tuple[str | None, list]:
+    """(summary text, its unit ids) of the theme whose sampled units are at `sampled` (pick_summary)."""
+    where = np.searchsorted(sample.positions, sampled)          # into `texts`
+    picked = pick_summary(_float32(units.vectors[sampled]), np.arange(len(sampled)), [texts[i] for i in where], k)
+    return (" ".join(texts[where[i]] for i in picked) or None), [str(units.unit_ids[sampled[i]]) for i in picked]
+
+
+def to_rows(ctx: StageContext, units: Units, assignments: np.ndarray, described: dict, info: dict,
+            sample: ThemeSample, texts: list[str], sum_of: dict, cfg) -> pd.DataFrame:
+    """The `themes` frame (schema columns) for the leaf themes and "other": counts from the written unit_themes,
+    summaries from the sampled units (`texts` are the sample's), centroids from the exact vector sums `sum_of`."""
+    counts = theme_counts(ctx)
+    sampled_of = assignments[sample.positions]
     rows = []
     for theme_id in sorted(described):
         label, keywords = described[theme_id]
-        mask = assignments == theme_id
-        members = np.flatnonzero(mask)
         meta = info.get(theme_id, {})
-        summary = pick_summary(vectors, members, texts, cfg.summary_sentences) if theme_id != OUTLIER_THEME else []
+        summary, summary_ids = None, []
+        if theme_id != OUTLIER_THEME:
+            summary, summary_ids = _summary(units, sample.positions[sampled_of == theme_id], sample, texts,
+                                            cfg.summary_sentences)
         rows.append({
-            "run_id": run_id, "theme_id": int(theme_id), "label": label, "keywords": list(keywords),
-            "kind": meta.get("kind", "other"), **_counts(units[mask]),
-            "name": meta.get("name"), "parent_id": None,
-            "summary": " ".join(texts[i] for i in summary) or None,
-            "summary_unit_ids": [str(units.unit_id.iloc[i]) for i in summary],
-            "centroid": centroid(vectors[members]).astype(float).tolist(),
+            "run_id": ctx.run_id, "theme_id": int(theme_id), "label": label, "keywords": list(keywords),
+            "kind": meta.get("kind", "other"), **counts[int(theme_id)], "name": meta.get("name"), "parent_id": None,
+            "summary": summary, "summary_unit_ids": summary_ids,
+            "centroid": _normalised(sum_of[int(theme_id)][None, :])[0].astype(float).tolist(),
             "matched_similarity": meta.get("matched"),
         })
-    return pd.DataFrame(rows), unit_themes
+    return pd.DataFrame(rows)
 
 
 def parent_rows(
-    run_id: str, units: pd.DataFrame, vectors: np.ndarray, assignments: np.ndarray, themes: pd.DataFrame,
-    known: list[Known], cfg, tagger=None, stats=None, forms_cache: dict | None = None,
+    ctx: StageContext, units: Units, assignments: np.ndarray, themes: pd.DataFrame, known: list[Known], cfg,
+    sample: ThemeSample, texts: list[str], sum_of: dict, tagger=None, stats=None, forms_cache: dict | None = None,
 ) -> pd.DataFrame:
     """Parent themes over the leaf themes (kind "parent"), with a `children` column of leaf ids.
 
-    `stats` (terms.term_statistics of the units' texts by leaf `assignments`) saves counting the phrases again:
-    the parents' phrase counts are their leaves' added up (`regroup`). `forms_cache` as in `describe_themes`.
+    `stats` (terms.term_statistics of the sampled texts by leaf theme) saves counting the phrases again: the
+    parents' phrase counts are their leaves' added up (`regroup`). `forms_cache` as in `describe_themes`.
     """
     leaves = themes[themes.kind.isin(["guided", "discovered"])].sort_values("theme_id")
     if cfg.parent_fanout < 2 or len(leaves) == 0:
@@ -429,35 +648,35 @@ def parent_rows(
     if not groups:
         return pd.DataFrame()
     children = [[leaf_ids[i] for i in g] for g in groups]
-    cents = np.stack([centroid(vectors[np.isin(assignments, c)]) for c in children])
+    cents = _normalised(np.stack([sum(sum_of[c] for c in group) for group in children]))
     taken = [Known(t, "taken", None, "", np.zeros(0)) for t in leaf_ids]  # this run's new leaf ids are in use
     ids, matched = match_ids(cents, ["parent"] * len(children), [None] * len(children), [*known, *taken],
                              cfg.match_threshold)
     parent_of = {leaf: pid for pid, group in zip(ids, children) for leaf in group}
-    upper = np.array([parent_of.get(int(t), int(t)) for t in assignments])
+    sampled_of = assignments[sample.positions]
+    upper = np.array([parent_of.get(int(t), int(t)) for t in sampled_of], dtype=np.int64)
     unparented = [t for t in leaf_ids if t not in parent_of]
     fixed = {k.theme_id: k.label for k in known if k.kind == "parent" and k.theme_id in ids and k.label}
     label_of = dict(zip(leaves.theme_id.astype(int), leaves.label))
     child_labels = [[label_of[c] for c in group] for group in children]
     shared = ({pid: shared_phrases(stats.support, stats.sizes, [stats.theme_ids.index(c) for c in group])
                for pid, group in zip(ids, children)} if stats is not None else None)
-    described = describe_themes(units.text.tolist(), upper, tuple(cfg.ngram_range), cfg.top_n_words,
+    described = describe_themes(texts, upper, tuple(cfg.ngram_range), cfg.top_n_words,
                                 cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented,
                                 tagger=tagger, avoid_labels=dict(zip(ids, child_labels)),
                                 stats=regroup(stats, parent_of) if stats is not None else None,
                                 forms_cache=forms_cache, allowed_labels=shared)
-    texts = units.text.tolist()
+    counts = theme_counts(ctx, parent_of)
     rows = []
     for pid, group, cent, sim in zip(ids, children, cents, matched):
-        mask = np.isin(assignments, group)
-        summary = pick_summary(vectors, np.flatnonzero(mask), texts, cfg.summary_sentences)
+        members = sample.within(sample.positions[np.isin(sampled_of, group)])
+        summary, summary_ids = _summary(units, members, sample, texts, cfg.summary_sentences)
         label, keywords = described[pid]
         rows.append({
-            "run_id": run_id, "theme_id": int(pid), "label": label, "keywords": keywords, "kind": "parent",
-            **_counts(units[mask]), "name": None, "parent_id": None,
-            "summary": " ".join(texts[i] for i in summary) or None,
-            "summary_unit_ids": [str(units.unit_id.iloc[i]) for i in summary],
-            "centroid": cent.astype(float).tolist(), "matched_similarity": sim, "children": group,
+            "run_id": ctx.run_id, "theme_id": int(pid), "label": label, "keywords": keywords, "kind": "parent",
+            **counts[int(pid)], "name": None, "parent_id": None, "summary": summary,
+            "summary_unit_ids": summary_ids, "centroid": cent.astype(float).tolist(), "matched_similarity": sim,
+            "children": group,
         })
     return pd.DataFrame(rows)
 
