@@ -62,3 +62,23 @@ def test_older_store_gains_new_columns(tmp_path):
         row = store.read("units").iloc[0]
         assert row["unit_id"] == "u1" and row["text"] == "hello"
         assert pd.isna(row["role"])   # added as null
+
+
+def test_memory_limit_from_config_caps_store_files_only(tmp_path):
+    from commentminer.config import load_config
+
+    cfg = load_config(None, overrides=["store.memory_limit=300MB"])
+    with Store.from_config(cfg, tmp_path / "capped.duckdb") as capped:
+        limit = capped.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert limit.replace(" ", "") in {"300.0MB", "286.1MiB"}
+    with Store(":memory:") as in_memory:  # its tables live in that memory: a cap would fail big corpora
+        limit = in_memory.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert limit.replace(" ", "") not in {"512.0MB", "488.2MiB"}
+
+
+def test_memory_limit_must_be_a_size():
+    from commentminer.config import load_config
+    from commentminer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="memory_limit"):
+        load_config(None, overrides=["store.memory_limit=1GB'; DROP TABLE units; --"])

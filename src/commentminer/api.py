@@ -167,7 +167,7 @@ def _ingest_into(
     from .context import StageContext
     from .store import Store
 
-    with Store(store_path) as store:
+    with Store.from_config(cfg, store_path) as store:
         ctx = StageContext.create(store, cfg)
         options = {"map": column_map} if column_map else None
         stats: dict[str, Any] = {}
@@ -199,7 +199,7 @@ def scrape(
     from .store import Store
 
     cfg = _config(config)
-    with Store(db or cfg.store.path) as store:
+    with Store.from_config(cfg, db) as store:
         ctx = StageContext.create(store, cfg)
         stats = {"scrape": _stage("commentminer.ingest.scrape:scrape")(ctx, list(urls), sitemap)}
         log(f"scrape: {_fmt(stats['scrape'])}")
@@ -226,7 +226,7 @@ def _analyse(cfg: Config, db: str | Path | None, log: Log, steps: "RunSteps") ->
     from .context import StageContext
     from .store import Store
 
-    with Store(db or cfg.store.path, create=False) as store:
+    with Store.from_config(cfg, db, create=False) as store:
         mark_interrupted_runs(store)
         if store.count("articles") == 0:
             raise StoreError(f"{store.path}: no articles to analyse (run `commentminer ingest PATH` first)")
@@ -269,7 +269,7 @@ def _report(out: str | Path, cfg: Config, db: str | Path | None, run_id: str | N
     from .context import StageContext
     from .store import Store
 
-    with Store(db or cfg.store.path, create=False) as store:
+    with Store.from_config(cfg, db, create=False) as store:
         run_id = run_id or latest_run(store)
         ctx = StageContext.create(store, cfg, run_id=run_id)
         with steps.stage(REPORT_STAGE, ctx):
@@ -302,7 +302,7 @@ def run(
         outputs = _report(out, cfg, db_path, run_id, log, steps)
     from .store import Store
 
-    with Store(db_path) as store:  # the stored timings gain ingest, parse and report (the report is written now)
+    with Store.from_config(cfg, db_path) as store:  # the stored timings gain ingest, parse and report (the report is written now)
         row = store.query("SELECT * FROM runs WHERE run_id = ?", [run_id])
         recorded = json.loads(row.loc[0, "stats_json"])
         recorded["timings"] = steps.rows()
@@ -318,7 +318,7 @@ def run_stats(run_id: str | None = None, db: str | Path | None = None,
     from .store import Store
 
     cfg = _config(config)
-    with Store(db or cfg.store.path, read_only=True) as store:
+    with Store.from_config(cfg, db, read_only=True) as store:
         run_id = run_id or latest_run(store)
         row = store.query("SELECT stats_json FROM runs WHERE run_id = ?", [run_id])
     if row.empty:
@@ -344,7 +344,7 @@ def _run_tables(db: str | Path | None, config: Config | str | Path | None, run_i
     from .store import Store
 
     cfg = _config(config)
-    store = Store(db or cfg.store.path, read_only=True)
+    store = Store.from_config(cfg, db, read_only=True)
     try:
         run_id = run_id or latest_run(store)
         run_row = agg.run_info(store, run_id).iloc[0]
@@ -416,7 +416,7 @@ def query(
     if kind not in QUERY_KINDS:
         raise CommentminerError(f"unknown query '{kind}' (valid: {', '.join(QUERY_KINDS)})")
     cfg = _config(config)
-    with Store(db or cfg.store.path, read_only=True) as store:
+    with Store.from_config(cfg, db, read_only=True) as store:
         run_id = run_id or latest_run(store)
         run = agg.run_info(store, run_id).iloc[0]
         sentiment_backend, resolver_id = agg.run_backends(store, run["config_json"], cfg.sentiment.backend,
@@ -454,7 +454,7 @@ def to_bertopic(db: str | Path | None = None, run_id: str | None = None,
     from .themes.export_bertopic import build_bertopic, run_units
 
     cfg = _config(config)
-    with Store(db or cfg.store.path, read_only=True) as store:
+    with Store.from_config(cfg, db, read_only=True) as store:
         run_id = run_id or latest_run(store)
         units, vectors = run_units(store, run_id)
         themes = store.query("SELECT * FROM themes WHERE run_id = ?", [run_id])

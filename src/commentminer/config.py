@@ -25,6 +25,8 @@ class _Section(BaseModel):
 
 class StoreConfig(_Section):
     path: str = "commentminer.duckdb"
+    # a DuckDB size ("512MB", "2GB"); "" = DuckDB's own default (80% of RAM)
+    memory_limit: str = Field("512MB", pattern=r"^(\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB))?$")
 
 
 class RunConfig(_Section):

@@ -14,9 +14,10 @@ from ..errors import StoreError
 from ..schema import ALL_TABLES, TABLES, Table
 from .vectors import FLOAT16_COLUMNS, float16_array, float16_blobs, iter_vector_chunks
 
-# DuckDB's own memory cap per connection (its default is 80% of RAM). Past it, joins, sorts and aggregates spill
-# to a temporary directory beside the store and cached table blocks are evicted: without it, the themes stage's
-# read of a million units with their vectors (a join ordered by unit id) held 3 GB in DuckDB alone.
+# DuckDB's own memory cap per connection of a store file (its default is 80% of RAM; [store] memory_limit). Past
+# it, joins, sorts and aggregates spill to a temporary directory beside the store and cached table blocks are
+# evicted: without it, the themes stage's read of a million units with their vectors (a join ordered by unit id)
+# held 3 GB in DuckDB alone. An in-memory store is left uncapped: its tables live in that memory and cannot spill.
 MEMORY_LIMIT = "512MB"
 
 SCHEMA_VERSION = 3  # 3: embeddings.vector is a float16 BLOB (was FLOAT[]); older stores are converted on open
@@ -40,10 +41,19 @@ class Store:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: cannot open DuckDB store ({exc})") from None
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        if memory_limit and self.path != ":memory:":
+            try:
+                self.con.execute(f"SET memory_limit = '{memory_limit}'")
+            except duckdb.Error as exc:
+                self.con.close()
+                raise StoreError(f"{self.path}: bad [store] memory_limit '{memory_limit}' ({exc})") from None
         if not read_only:
             self._migrate()
+
+    @classmethod
+    def from_config(cls, cfg, db: str | Path | None = None, **options: Any) -> "Store":
+        """The store of config `cfg` ([store] path and memory_limit), or the file `db` when given."""
+        return cls(db or cfg.store.path, memory_limit=cfg.store.memory_limit or None, **options)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def __enter__(self) -> "Store":
