@@ -201,3 +201,24 @@ def test_search_k_finds_many_topics_beyond_the_old_ceiling_with_few_fits(k):
     assert len(tried) <= 40                                      # coarse-to-fine, not every k up to n / 5
     assert search_k(X, 2, len(X) // 5, seed=3)[0] == chosen      # deterministic
     assert search_k(X[:2], 2, 10, seed=0)[0] == 1                 # no valid k: one cluster
+
+
+def test_search_levels_keeps_the_rank_sum_k_when_the_original_space_peaks_there():
+    from commentminer.themes.ksearch import search_k, search_levels
+
+    X, truth = sphere_blobs(9, 30, dim=32, spread=0.02)
+    found = search_levels(X, 2, len(X) // 5, seed=3, X=X)
+    assert found.k == found.coarse_k == search_k(X, 2, len(X) // 5, seed=3)[0] == 9
+    assert set(found.silhouette_x) == set(found.scores)           # every tried k scored in the original space
+    assert search_levels(X, 2, len(X) // 5, seed=3).silhouette_x == {}   # no X: no finer level looked for
+
+
+def test_finer_peak_needs_a_clear_gain_and_a_fall_after_it():
+    from commentminer.themes.ksearch import finer_peak
+
+    merged = {3: 0.026, 20: 0.030, 57: 0.042, 142: 0.031}       # a peak of its own (merged benchmark set)
+    rising = {7: 0.029, 20: 0.026, 80: 0.031, 112: 0.037}       # rises to the top of the range (near-duplicate clumps)
+    assert finer_peak(merged, 3, 57)
+    assert not finer_peak(rising, 7, 112) and not finer_peak(rising, 7, 80)
+    assert not finer_peak(merged, 57, 57)                        # the peak is the coarse k: nothing finer
+    assert not finer_peak({3: 0.040, 20: 0.044, 50: 0.030}, 3, 20)  # gain under LEAF_GAIN

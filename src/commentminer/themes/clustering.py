@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from .ksearch import k_ceiling, search_k
+from .ksearch import k_ceiling, search_levels
 from .quotes import centroid
 
 
@@ -233,7 +233,8 @@ class SelectedKClusterer:
        compilation in every new process; UMAP's own kernels are kept in numba's disk cache (jit.py).
     3. KMeans in the UMAP space for k from k_min up to about sqrt(units) (at most sample / min_size, and
        `k_max` when set; 0 = no fixed ceiling), searched coarse-to-fine; the k ranked best by Calinski-Harabasz
-       and silhouette together wins (`ksearch.search_k`).
+       and silhouette together wins, or a finer level when the original space clearly peaks there
+       (`ksearch.search_levels`).
     4. Clusters smaller than `min_size` are dissolved into their nearest neighbours (cosine, 384-d).
     5. Every unit outside the sample goes to the nearest cluster centroid in the 384-d space, in batches.
 
@@ -260,10 +261,12 @@ class SelectedKClusterer:
         self.k_range_ = (self.k_min, k_hi)
         if len(sample) <= max(self.n_components + 2, self.k_min, 3):  # too few points for UMAP: one theme
             self.chosen_k_, chosen, self.ch_scores_ = 1, np.zeros(len(sample), dtype=np.int64), {}
+            self.coarse_k_ = 1
         else:
             Z = self._reduce(X[sample])
-            self.chosen_k_, chosen, self.ch_scores_ = search_k(Z, self.k_min, k_hi, self.seed, self.n_init,
-                                                               progress=self.progress)
+            found = search_levels(Z, self.k_min, k_hi, self.seed, self.n_init, progress=self.progress, X=X[sample])
+            self.chosen_k_, chosen, self.ch_scores_ = found.k, found.labels, found.scores
+            self.coarse_k_ = found.coarse_k
         labels, self.cluster_centers_ = self.spread(X, sample, chosen)
         self.labels_ = labels
         self.sample_size_ = len(sample)
@@ -316,9 +319,11 @@ class SelectedKClusterer:
     def describe(self, n_units: int) -> tuple[str, dict]:
         """(strategy, details) after `fit`: the chosen k and how, and whether a sample was used."""
         k = len(self.cluster_centers_)
+        finer = f", finer than the rank-sum peak k={self.coarse_k_}" if self.coarse_k_ != self.chosen_k_ else ""
         how = (f"umap{self.n_components}+kmeans(k={k}, CH+silhouette coarse-to-fine over k={self.k_range_[0]}.."
-               f"{self.k_range_[1]}, {len(self.ch_scores_)} tried)")
-        details = {"chosen_k": int(self.chosen_k_), "n_themes_after_merge": int(k), "k_range": list(self.k_range_),
+               f"{self.k_range_[1]}, {len(self.ch_scores_)} tried{finer})")
+        details = {"chosen_k": int(self.chosen_k_), "coarse_k": int(self.coarse_k_), "n_themes_after_merge": int(k),
+                   "k_range": list(self.k_range_),
                    "min_theme_size": self.min_size, "fit_sample": int(self.sample_size_)}
         if self.sample_size_ < n_units:
             return f"large:{how} fitted on a sample of {self.sample_size_}, rest by nearest centroid", details
