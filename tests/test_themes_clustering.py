@@ -222,3 +222,14 @@ def test_finer_peak_needs_a_clear_gain_and_a_fall_after_it():
     assert not finer_peak(rising, 7, 112) and not finer_peak(rising, 7, 80)
     assert not finer_peak(merged, 57, 57)                        # the peak is the coarse k: nothing finer
     assert not finer_peak({3: 0.040, 20: 0.044, 50: 0.030}, 3, 20)  # gain under LEAF_GAIN
+
+
+def test_far_from_theme_needs_both_the_fixed_cut_and_the_theme_spread():
+    from commentminer.themes.clustering import far_from_theme
+
+    loose = np.array([0.30, 0.31, 0.32, 0.33, 0.34, 0.30, 0.31, 0.05])    # a loose theme: all under 0.35
+    assert far_from_theme(loose, 0.35, 1.5).tolist() == [False] * 7 + [True]   # only its own outlier goes
+    assert far_from_theme(loose, 0.35, 0.0).all()                         # spread 0: the fixed cut alone
+    tight = np.array([0.90, 0.91, 0.92, 0.90, 0.91, 0.40])
+    assert not far_from_theme(tight, 0.35, 1.5).any()                     # far for the theme, above the cut
+    assert far_from_theme(np.array([0.2]), 0.35, 1.5).tolist() == [True]  # one member: the cut alone

@@ -82,6 +82,21 @@ class SmallCorpusClusterer:
         return np.argmax(np.asarray(X) @ self.cluster_centers_.T, axis=1)
 
 
+def far_from_theme(cosine: np.ndarray, threshold: float, spread: float) -> np.ndarray:
+    """(n,) bool: which members of one theme go to "other", given their `cosine` to its centroid.
+
+    Below `threshold` and, when `spread` > 0, also more than `spread` standard deviations below the theme's mean
+    cosine. One fixed cut alone sends whole loose themes to "other" (on 12,000 SFU C3 comments 19% of all
+    sentences, 45% of one theme of short remarks) while a unit at cosine 0.4 in a tight theme is an outlier of
+    it; the spread rule keeps what is ordinary for its theme and still never forces a far unit in.
+    """
+    cosine = np.asarray(cosine, dtype=np.float64)
+    far = cosine < threshold
+    if spread > 0 and len(cosine) > 1:
+        far &= cosine < cosine.mean() - spread * cosine.std()
+    return far
+
+
 def nearest_centroid(X: np.ndarray, centers: np.ndarray, batch: int = 50_000) -> np.ndarray:
     """Index of the most cosine-similar row of `centers` for each row of `X`, computed in batches."""
     out = np.empty(len(X), dtype=np.int64)

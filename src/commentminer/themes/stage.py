@@ -22,6 +22,7 @@ from ..errors import CommentminerError
 from ..ids import sha256_text
 from ..store.vectors import stack, vector_matrix  # vectors read from their buffers (float16 BLOBs), not per row
 from .base import OUTLIER_THEME
+from .clustering import far_from_theme
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import group_leaves, shared_phrases
 from .labels import describe_themes
@@ -200,7 +201,7 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
         members = np.flatnonzero(local == position[t])
         cos = vectors[members] @ centroid(vectors[members])
         similarity[members] = cos
-        local[members[cos < cfg.other_threshold]] = OUTLIER_THEME
+        local[members[far_from_theme(cos, cfg.other_threshold, cfg.other_spread)]] = OUTLIER_THEME
     present = [i for i in range(len(keys)) if np.any(local == i)]
     # 4. stable ids from the registry
     steps.next()
