@@ -9,7 +9,9 @@ Runs, on the same cached MiniLM embeddings of each labelled set in ../shared/dat
   (c) KMeans (scikit-learn defaults, seeded) on the same embeddings, told the gold number of classes k.
 
 and prints a Markdown table of NMI, ARI and ACC against gold, number of themes, outlier share and fit time, with
-the (a)-vs-(b) NMI delta and the (a)/(c) ACC ratio. ACC is the Hungarian (one-to-one) accuracy: with more
+the (a)-vs-(b) NMI delta and the (a)/(c) ACC ratio. For (a) it also gives the "other" share the themes stage
+would report for that partition per level (leaves: units far from their theme, [themes] other_threshold and
+other_spread defaults; parents: those plus units in leaves no parent takes) and the number of parents. ACC is the Hungarian (one-to-one) accuracy: with more
 clusters than classes, units of unmatched clusters count as wrong.
 
 Embeddings are computed once per dataset and cached in benchmarks/.cache/ (git-ignored; about 2 minutes per
@@ -199,6 +201,29 @@ def scores(gold: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 
 
 # -- the three methods ----------------------------------------------------------------------------------------
+def other_shares(vectors: np.ndarray, pred: np.ndarray, threshold: float = 0.35, spread: float = 1.5) -> dict:
+    """What the themes stage would report for partition `pred` ([themes] other_threshold and other_spread
+    defaults): the share of units in "other" at the leaf level (far from their theme's centroid,
+    `clustering.far_from_theme`) and at the parent level (in "other" or in a leaf no parent takes,
+    `hierarchy.group_leaves`), and the number of parents."""
+    from commentminer.themes.clustering import far_from_theme
+    from commentminer.themes.hierarchy import group_leaves
+    from commentminer.themes.quotes import centroid
+
+    X = np.asarray(vectors, dtype=np.float32)
+    other = np.zeros(len(X), dtype=bool)
+    ids = sorted(int(t) for t in np.unique(pred) if t != -1)
+    cents = []
+    for t in ids:
+        members = np.flatnonzero(pred == t)
+        cents.append(centroid(X[members]))
+        other[members[far_from_theme(X[members] @ cents[-1], threshold, spread)]] = True
+    groups = group_leaves(np.stack(cents)) if cents else []
+    parented = np.isin(pred, [ids[i] for g in groups for i in g])
+    return {"other_leaves": float(np.mean(other | (pred == -1))),
+            "other_parents": float(np.mean(other | ~parented)), "parents": len(groups)}
+
+
 def run_commentminer(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
     """(a) The cluster model BertopicThemeModel picks for this corpus size (labels are not needed here)."""
     from commentminer.themes.bertopic_model import BertopicThemeModel
@@ -260,7 +285,8 @@ def evaluate(name: str, texts: list[str], vectors: np.ndarray, gold: np.ndarray,
         pred = np.asarray(pred)
         rows.append({"dataset": name, "n": len(gold), "k_gold": k, "method": method, "how": how,
                      **scores(gold, pred), "themes": int(len(np.unique(pred[pred != -1]))),
-                     "outliers": float(np.mean(pred == -1)), "seconds": seconds})
+                     "outliers": float(np.mean(pred == -1)), "seconds": seconds,
+                     **(other_shares(vectors, pred) if method == "commentminer" else {})})
         print(f"# {name} {method}: {rows[-1]}", file=sys.stderr, flush=True)
     return rows
 
@@ -372,8 +398,9 @@ def sweep_report(name: str, vectors: np.ndarray, gold: np.ndarray, seed: int, n_
 # -- output ---------------------------------------------------------------------------------------------------
 def markdown_table(rows: list[dict]) -> str:
     """Side-by-side table: one line per dataset and method, plus the deltas/ratios of (a) vs (b) and (c)."""
-    head = ("| dataset (n, gold k) | method | NMI | ARI | ACC | themes | outliers | fit s | NMI vs (b) | ACC vs (c) |\n"
-            "|---|---|---|---|---|---|---|---|---|---|")
+    head = ("| dataset (n, gold k) | method | NMI | ARI | ACC | themes | outliers | \"other\" leaves / parents "
+            "(parents) | fit s | NMI vs (b) | ACC vs (c) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     by_set: dict[str, dict[str, dict]] = {}
     for row in rows:
@@ -384,9 +411,11 @@ def markdown_table(rows: list[dict]) -> str:
         for method, row in methods.items():
             d_nmi = f"{row['nmi'] - base_b['nmi']:+.3f}" if base_b and method != "bertopic" else ""
             r_acc = f"{row['acc'] / base_c['acc']:.2f}×" if base_c and method != "kmeans" and base_c["acc"] else ""
+            other = (f"{row['other_leaves']:.1%} / {row['other_parents']:.1%} ({row['parents']})"
+                     if "other_leaves" in row else "")
             lines.append(
                 f"| {name} ({row['n']:,}, {row['k_gold']}) | {tag[method]}: {row['how']} | {row['nmi']:.3f} | "
-                f"{row['ari']:.3f} | {row['acc']:.3f} | {row['themes']} | {row['outliers']:.1%} | "
+                f"{row['ari']:.3f} | {row['acc']:.3f} | {row['themes']} | {row['outliers']:.1%} | {other} | "
                 f"{row['seconds']:.1f} | {d_nmi} | {r_acc} |")
     return "\n".join(lines)
 
