@@ -252,6 +252,23 @@ def test_generic_words_never_label_and_phrases_beat_single_words():
     assert named[0][0].lower() == "harper"                          # a proper name in every unit stays alone
 
 
+def test_a_name_of_several_words_joined_by_and_is_a_phrase_label():
+    """"Globe and Mail" is one name: it labels a theme where "Globe" alone covers too little of it to stand alone
+    (a proper name covering under NAME_COVER), though "and" is not a noun-phrase joiner ("savings and accounts")."""
+    media = (["The Globe and Mail ran it again.", "Why does the Globe and Mail print this?",
+              "I cancelled the Globe and Mail.", "Another Globe and Mail headline."]
+             + [f"The Globe {w} it." for w in ("printed", "buried", "spun", "hid", "ran", "cut", "sold", "lost")]
+             + [f"{a} {w}" for a in ("newspaper", "editorial", "journalism", "reporters")
+                for w in ("ink", "line", "tone", "desk", "lives", "dig", "age", "pay", "jobs")])
+    other = [f"carbon pricing {w}" for w in ("works", "fails", "again", "now", "here", "there", "today", "still")]
+    assignments = np.array([0] * len(media) + [1] * len(other))
+    assert describe_themes(media + other, assignments, label_max_df=0.9)[0][0] == "Globe and Mail"
+    joined = ["savings and accounts " + w for w in ("grow", "shrink", "vanish")] + ["savings " + w for w in
+              ("rates", "plans", "bonds", "pots", "funds", "tips", "goals")] + ["budget " + w for w in ("cuts", "lines")]
+    label = describe_themes(joined + other, np.array([0] * len(joined) + [1] * len(other)), label_max_df=0.9)[0][0]
+    assert label == "savings"                      # not a name: "and" does not join a label phrase
+
+
 def test_spacy_tagger_tags_verbs_and_nouns():
     from commentminer.themes.pos import SpacyTagger
 
