@@ -203,6 +203,17 @@ def test_avoid_labels_bars_a_phrase_from_one_theme_only():
     assert barred[1][0] == "staff morale"
 
 
+def test_a_kept_label_must_still_describe_its_theme():
+    """A label from an earlier run stays while it is among the theme's best phrases, not merely somewhere in it."""
+    texts = ["funding cuts hurt", "funding cuts again", "more funding cuts", "staff morale too",
+             "staff morale low", "staff morale", "staff morale falls"]
+    assignments = np.array([0, 0, 0, 0, 1, 1, 1])
+    kept = describe_themes(texts, assignments, label_max_df=0.9, fixed_labels={0: "cuts"})
+    assert kept[0][0] == "cuts"                                   # still one of theme 0's best phrases
+    stale = describe_themes(texts, assignments, label_max_df=0.9, fixed_labels={0: "staff morale"})
+    assert stale[0][0] == "funding cuts"                          # said once there, theme 1's phrase: renamed
+
+
 def _fake_tagger(verbs: set[str]):
     """Tags the words in `verbs` VERB and everything else NOUN; records what it was asked to tag."""
     asked: list[str] = []
