@@ -23,10 +23,10 @@ Embeddings are computed once per dataset and cached in benchmarks/.cache/ (git-i
     .venv/bin/python benchmarks/themes.py --sweep                # (a) at every k + (c) over seeds, see below
 
 --sweep is a diagnostic of the k choice instead of the comparison: it fits (a)'s UMAP once per set, scores (a)'s
-pipeline at every k it considers (CH, silhouette, their rank sum, and NMI/ACC against gold for the same
-dissolve-small-themes + nearest-centroid steps), marks the k select_k picks, and reruns (c) KMeans at the gold
-k with seeds 0..9, once with (c)'s n_init (1 run) and once with n_init=10, to show how much (c)'s ACC depends
-on the seed.
+pipeline at every k it considers (CH, silhouette, their rank sum, the silhouette in the original space, and
+NMI/ACC against gold for the same dissolve-small-themes + nearest-centroid steps), marks the k (a)'s search picks
+(ksearch.search_k, with its finer level), and reruns (c) KMeans at the gold k with seeds 0..9, once with a single
+k-means++ start and once with n_init=10, to show how much (c)'s ACC depends on the seed.
 """
 
 from __future__ import annotations
@@ -293,8 +293,9 @@ def evaluate(name: str, texts: list[str], vectors: np.ndarray, gold: np.ndarray,
 
 # -- k sweep (diagnostic) -------------------------------------------------------------------------------------
 def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict], int | None]:
-    """(a)'s pipeline forced to every k it considers: one row per k with CH, silhouette, rank sum, the gap
-    statistic (3 uniform references), NMI and ACC.
+    """(a)'s pipeline forced to every k it considers: one row per k with CH, silhouette, rank sum, the silhouette
+    in the original space (what `ksearch.finer_peak` looks at), the gap statistic (3 uniform references), NMI
+    and ACC.
 
     Uses the same UMAP, KMeans (select_k's n_init and seed) and dissolve + nearest-centroid steps as
     SelectedKClusterer.fit; returns (rows, k select_k chose), or ([], None) for a corpus (a) clusters with Ward.
@@ -304,7 +305,7 @@ def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict
     from sklearn.cluster import KMeans
 
     from commentminer.themes.bertopic_model import BertopicThemeModel
-    from commentminer.themes.clustering import SelectedKClusterer, select_k
+    from commentminer.themes.clustering import SampleSilhouette, SelectedKClusterer, select_k
     from commentminer.themes.ksearch import search_k
 
     clusterer, _, _ = BertopicThemeModel(seed=seed).cluster_model(len(vectors))
@@ -314,8 +315,11 @@ def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict
     sample = clusterer.sample_indices(len(X))
     Z = clusterer._reduce(X[sample])
     k_hi = clusterer.k_high(len(sample), len(X))
-    chosen, _, _ = search_k(Z, clusterer.k_min, k_hi, seed, clusterer.n_init)     # what (a) picks, coarse-to-fine
+    # what (a) picks, coarse-to-fine, with the finer level it may take (the original space's silhouette)
+    chosen, _, _ = search_k(Z, clusterer.k_min, k_hi, seed, clusterer.n_init, X=X[sample])
     _, _, internal = select_k(Z, clusterer.k_min, k_hi, seed, clusterer.n_init)   # every k, for the table
+    part = np.random.default_rng(seed).choice(len(Z), min(3000, len(Z)), replace=False)   # search_k's sample
+    in_x = SampleSilhouette(X[sample][part])
     ks = sorted(internal)
     rank_sum = {k: 0 for k in ks}
     for index in range(2):
@@ -330,6 +334,7 @@ def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict
             log_ref = np.log([KMeans(n_clusters=k, n_init=1, random_state=seed).fit(r).inertia_ for r in references])
         full, _ = clusterer.spread(X, sample, labels)
         rows.append({"k": k, "ch": internal[k][0], "silhouette": internal[k][1], "rank_sum": rank_sum[k],
+                     "silhouette_x": in_x.score(labels[part]),
                      "gap": float(log_ref.mean() - np.log(within_dispersion(Z, labels))),
                      "gap_sd": float(log_ref.std() * np.sqrt(1 + 1 / len(references))),
                      **scores(gold, full), "themes": int(len(np.unique(full)))})
@@ -382,11 +387,12 @@ def sweep_report(name: str, vectors: np.ndarray, gold: np.ndarray, seed: int, n_
         acc_of = {r["k"]: r["acc"] for r in rows}
         lines += [f"(a) chose k={chosen}; best ACC over every k tried: {best['acc']:.3f} at k={best['k']}; "
                   f"the gap statistic would choose k={by_gap} (ACC {acc_of[by_gap]:.3f}).", "",
-                  "| k | CH (UMAP) | silhouette (UMAP) | rank sum | gap (s) | NMI | ACC | themes |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| k | CH (UMAP) | silhouette (UMAP) | rank sum | silhouette (original) | gap (s) | NMI | ACC | themes |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             mark = " (chosen)" if r["k"] == chosen else ""
             lines.append(f"| {r['k']}{mark} | {r['ch']:.0f} | {r['silhouette']:.3f} | {r['rank_sum']} | "
+                         f"{r['silhouette_x']:.3f} | "
                          f"{r['gap']:.3f} ({r['gap_sd']:.3f}) | {r['nmi']:.3f} | {r['acc']:.3f} | {r['themes']} |")
     lines.append("")
     for how, accs in kmeans_seed_spread(vectors, gold, n_seeds).items():
