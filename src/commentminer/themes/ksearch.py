@@ -15,7 +15,7 @@ coarse-to-fine:
    So every tried k is also scored by the silhouette in the original space (cosine geometry, where UMAP's
    packing does not inflate it), and the k >= the peak with the best such silhouette is taken instead when it
    is a level of its own (`finer_peak`): it beats the peak's by LEAF_GAIN and falls again by PEAK_DROP towards
-   the top of the range. Fine rounds refine around it as in step 2. Measured (benchmarks/README.md): merged 3 ->
+   the top of the range. When the coarse grid shows such a level, fine rounds refine around it as in step 2. Measured (benchmarks/README.md): merged 3 ->
    63 (NMI 0.408 -> 0.659); StackOverflow, SearchSnippets, Biomedical, AgNews and SFU C3 keep their k (their
    original-space silhouette peaks at the rank-sum k, below it, or rises steadily to the top of the range, the
    near-duplicate clumps below).
@@ -175,9 +175,9 @@ def search_levels(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int 
                         sil_x[k] = in_x.score(runs[k][part])
                 return max((k for k in scores if k >= coarse), key=lambda k: (sil_x[k], -k))
 
-            refine(peak, "themes: choosing k (leaves)")
-            finer = peak()
-            best = finer if finer_peak(sil_x, coarse, finer) else coarse
+            if finer_peak(sil_x, coarse, peak()):   # refined only when the coarse grid already shows such a level
+                refine(peak, "themes: choosing k (leaves)")
+                best = peak() if finer_peak(sil_x, coarse, peak()) else coarse
     return KSearch(best, np.asarray(runs[best], dtype=np.int64), coarse, scores, sil_x)
 
 
