@@ -9,7 +9,9 @@ Runs, on the same cached MiniLM embeddings of each labelled set in ../shared/dat
   (c) KMeans (scikit-learn defaults, seeded) on the same embeddings, told the gold number of classes k.
 
 and prints a Markdown table of NMI, ARI and ACC against gold, number of themes, outlier share and fit time, with
-the (a)-vs-(b) NMI delta and the (a)/(c) ACC ratio. ACC is the Hungarian (one-to-one) accuracy: with more
+the (a)-vs-(b) NMI delta and the (a)/(c) ACC ratio. For (a) it also gives the "other" share the themes stage
+would report for that partition per level (leaves: units far from their theme, [themes] other_threshold and
+other_spread defaults; parents: those plus units in leaves no parent takes) and the number of parents. ACC is the Hungarian (one-to-one) accuracy: with more
 clusters than classes, units of unmatched clusters count as wrong.
 
 Embeddings are computed once per dataset and cached in benchmarks/.cache/ (git-ignored; about 2 minutes per
@@ -21,10 +23,10 @@ Embeddings are computed once per dataset and cached in benchmarks/.cache/ (git-i
     .venv/bin/python benchmarks/themes.py --sweep                # (a) at every k + (c) over seeds, see below
 
 --sweep is a diagnostic of the k choice instead of the comparison: it fits (a)'s UMAP once per set, scores (a)'s
-pipeline at every k it considers (CH, silhouette, their rank sum, and NMI/ACC against gold for the same
-dissolve-small-themes + nearest-centroid steps), marks the k select_k picks, and reruns (c) KMeans at the gold
-k with seeds 0..9, once with (c)'s n_init (1 run) and once with n_init=10, to show how much (c)'s ACC depends
-on the seed.
+pipeline at every k it considers (CH, silhouette, their rank sum, the silhouette in the original space, and
+NMI/ACC against gold for the same dissolve-small-themes + nearest-centroid steps), marks the k (a)'s search picks
+(ksearch.search_k, with its finer level), and reruns (c) KMeans at the gold k with seeds 0..9, once with a single
+k-means++ start and once with n_init=10, to show how much (c)'s ACC depends on the seed.
 """
 
 from __future__ import annotations
@@ -199,6 +201,29 @@ def scores(gold: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 
 
 # -- the three methods ----------------------------------------------------------------------------------------
+def other_shares(vectors: np.ndarray, pred: np.ndarray, threshold: float = 0.35, spread: float = 1.5) -> dict:
+    """What the themes stage would report for partition `pred` ([themes] other_threshold and other_spread
+    defaults): the share of units in "other" at the leaf level (far from their theme's centroid,
+    `clustering.far_from_theme`) and at the parent level (in "other" or in a leaf no parent takes,
+    `hierarchy.group_leaves`), and the number of parents."""
+    from commentminer.themes.clustering import far_from_theme
+    from commentminer.themes.hierarchy import group_leaves
+    from commentminer.themes.quotes import centroid
+
+    X = np.asarray(vectors, dtype=np.float32)
+    other = np.zeros(len(X), dtype=bool)
+    ids = sorted(int(t) for t in np.unique(pred) if t != -1)
+    cents = []
+    for t in ids:
+        members = np.flatnonzero(pred == t)
+        cents.append(centroid(X[members]))
+        other[members[far_from_theme(X[members] @ cents[-1], threshold, spread)]] = True
+    groups = group_leaves(np.stack(cents)) if cents else []
+    parented = np.isin(pred, [ids[i] for g in groups for i in g])
+    return {"other_leaves": float(np.mean(other | (pred == -1))),
+            "other_parents": float(np.mean(other | ~parented)), "parents": len(groups)}
+
+
 def run_commentminer(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
     """(a) The cluster model BertopicThemeModel picks for this corpus size (labels are not needed here)."""
     from commentminer.themes.bertopic_model import BertopicThemeModel
@@ -260,15 +285,17 @@ def evaluate(name: str, texts: list[str], vectors: np.ndarray, gold: np.ndarray,
         pred = np.asarray(pred)
         rows.append({"dataset": name, "n": len(gold), "k_gold": k, "method": method, "how": how,
                      **scores(gold, pred), "themes": int(len(np.unique(pred[pred != -1]))),
-                     "outliers": float(np.mean(pred == -1)), "seconds": seconds})
+                     "outliers": float(np.mean(pred == -1)), "seconds": seconds,
+                     **(other_shares(vectors, pred) if method == "commentminer" else {})})
         print(f"# {name} {method}: {rows[-1]}", file=sys.stderr, flush=True)
     return rows
 
 
 # -- k sweep (diagnostic) -------------------------------------------------------------------------------------
 def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict], int | None]:
-    """(a)'s pipeline forced to every k it considers: one row per k with CH, silhouette, rank sum, the gap
-    statistic (3 uniform references), NMI and ACC.
+    """(a)'s pipeline forced to every k it considers: one row per k with CH, silhouette, rank sum, the silhouette
+    in the original space (what `ksearch.finer_peak` looks at), the gap statistic (3 uniform references), NMI
+    and ACC.
 
     Uses the same UMAP, KMeans (select_k's n_init and seed) and dissolve + nearest-centroid steps as
     SelectedKClusterer.fit; returns (rows, k select_k chose), or ([], None) for a corpus (a) clusters with Ward.
@@ -278,7 +305,7 @@ def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict
     from sklearn.cluster import KMeans
 
     from commentminer.themes.bertopic_model import BertopicThemeModel
-    from commentminer.themes.clustering import SelectedKClusterer, select_k
+    from commentminer.themes.clustering import SampleSilhouette, SelectedKClusterer, select_k
     from commentminer.themes.ksearch import search_k
 
     clusterer, _, _ = BertopicThemeModel(seed=seed).cluster_model(len(vectors))
@@ -288,8 +315,11 @@ def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict
     sample = clusterer.sample_indices(len(X))
     Z = clusterer._reduce(X[sample])
     k_hi = clusterer.k_high(len(sample), len(X))
-    chosen, _, _ = search_k(Z, clusterer.k_min, k_hi, seed, clusterer.n_init)     # what (a) picks, coarse-to-fine
+    # what (a) picks, coarse-to-fine, with the finer level it may take (the original space's silhouette)
+    chosen, _, _ = search_k(Z, clusterer.k_min, k_hi, seed, clusterer.n_init, X=X[sample])
     _, _, internal = select_k(Z, clusterer.k_min, k_hi, seed, clusterer.n_init)   # every k, for the table
+    part = np.random.default_rng(seed).choice(len(Z), min(3000, len(Z)), replace=False)   # search_k's sample
+    in_x = SampleSilhouette(X[sample][part])
     ks = sorted(internal)
     rank_sum = {k: 0 for k in ks}
     for index in range(2):
@@ -304,6 +334,7 @@ def k_sweep(vectors: np.ndarray, gold: np.ndarray, seed: int) -> tuple[list[dict
             log_ref = np.log([KMeans(n_clusters=k, n_init=1, random_state=seed).fit(r).inertia_ for r in references])
         full, _ = clusterer.spread(X, sample, labels)
         rows.append({"k": k, "ch": internal[k][0], "silhouette": internal[k][1], "rank_sum": rank_sum[k],
+                     "silhouette_x": in_x.score(labels[part]),
                      "gap": float(log_ref.mean() - np.log(within_dispersion(Z, labels))),
                      "gap_sd": float(log_ref.std() * np.sqrt(1 + 1 / len(references))),
                      **scores(gold, full), "themes": int(len(np.unique(full)))})
@@ -356,11 +387,12 @@ def sweep_report(name: str, vectors: np.ndarray, gold: np.ndarray, seed: int, n_
         acc_of = {r["k"]: r["acc"] for r in rows}
         lines += [f"(a) chose k={chosen}; best ACC over every k tried: {best['acc']:.3f} at k={best['k']}; "
                   f"the gap statistic would choose k={by_gap} (ACC {acc_of[by_gap]:.3f}).", "",
-                  "| k | CH (UMAP) | silhouette (UMAP) | rank sum | gap (s) | NMI | ACC | themes |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| k | CH (UMAP) | silhouette (UMAP) | rank sum | silhouette (original) | gap (s) | NMI | ACC | themes |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             mark = " (chosen)" if r["k"] == chosen else ""
             lines.append(f"| {r['k']}{mark} | {r['ch']:.0f} | {r['silhouette']:.3f} | {r['rank_sum']} | "
+                         f"{r['silhouette_x']:.3f} | "
                          f"{r['gap']:.3f} ({r['gap_sd']:.3f}) | {r['nmi']:.3f} | {r['acc']:.3f} | {r['themes']} |")
     lines.append("")
     for how, accs in kmeans_seed_spread(vectors, gold, n_seeds).items():
@@ -372,8 +404,9 @@ def sweep_report(name: str, vectors: np.ndarray, gold: np.ndarray, seed: int, n_
 # -- output ---------------------------------------------------------------------------------------------------
 def markdown_table(rows: list[dict]) -> str:
     """Side-by-side table: one line per dataset and method, plus the deltas/ratios of (a) vs (b) and (c)."""
-    head = ("| dataset (n, gold k) | method | NMI | ARI | ACC | themes | outliers | fit s | NMI vs (b) | ACC vs (c) |\n"
-            "|---|---|---|---|---|---|---|---|---|---|")
+    head = ("| dataset (n, gold k) | method | NMI | ARI | ACC | themes | outliers | \"other\" leaves / parents "
+            "(parents) | fit s | NMI vs (b) | ACC vs (c) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     by_set: dict[str, dict[str, dict]] = {}
     for row in rows:
@@ -384,9 +417,11 @@ def markdown_table(rows: list[dict]) -> str:
         for method, row in methods.items():
             d_nmi = f"{row['nmi'] - base_b['nmi']:+.3f}" if base_b and method != "bertopic" else ""
             r_acc = f"{row['acc'] / base_c['acc']:.2f}×" if base_c and method != "kmeans" and base_c["acc"] else ""
+            other = (f"{row['other_leaves']:.1%} / {row['other_parents']:.1%} ({row['parents']})"
+                     if "other_leaves" in row else "")
             lines.append(
                 f"| {name} ({row['n']:,}, {row['k_gold']}) | {tag[method]}: {row['how']} | {row['nmi']:.3f} | "
-                f"{row['ari']:.3f} | {row['acc']:.3f} | {row['themes']} | {row['outliers']:.1%} | "
+                f"{row['ari']:.3f} | {row['acc']:.3f} | {row['themes']} | {row['outliers']:.1%} | {other} | "
                 f"{row['seconds']:.1f} | {d_nmi} | {r_acc} |")
     return "\n".join(lines)
 

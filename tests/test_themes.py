@@ -203,6 +203,17 @@ def test_avoid_labels_bars_a_phrase_from_one_theme_only():
     assert barred[1][0] == "staff morale"
 
 
+def test_a_kept_label_must_still_describe_its_theme():
+    """A label from an earlier run stays while it is among the theme's best phrases, not merely somewhere in it."""
+    texts = ["funding cuts hurt", "funding cuts again", "more funding cuts", "staff morale too",
+             "staff morale low", "staff morale", "staff morale falls"]
+    assignments = np.array([0, 0, 0, 0, 1, 1, 1])
+    kept = describe_themes(texts, assignments, label_max_df=0.9, fixed_labels={0: "cuts"})
+    assert kept[0][0] == "cuts"                                   # still one of theme 0's best phrases
+    stale = describe_themes(texts, assignments, label_max_df=0.9, fixed_labels={0: "staff morale"})
+    assert stale[0][0] == "funding cuts"                          # said once there, theme 1's phrase: renamed
+
+
 def _fake_tagger(verbs: set[str]):
     """Tags the words in `verbs` VERB and everything else NOUN; records what it was asked to tag."""
     asked: list[str] = []
@@ -250,6 +261,23 @@ def test_generic_words_never_label_and_phrases_beat_single_words():
     names = ["harper won", "harper again", "harper and the senate", "harper lost the senate vote"] * 2
     named = describe_themes(names + texts[4:10], np.array([0] * 8 + [1] * 6), label_max_df=0.9, tagger=tagger)
     assert named[0][0].lower() == "harper"                          # a proper name in every unit stays alone
+
+
+def test_a_name_of_several_words_joined_by_and_is_a_phrase_label():
+    """"Globe and Mail" is one name: it labels a theme where "Globe" alone covers too little of it to stand alone
+    (a proper name covering under NAME_COVER), though "and" is not a noun-phrase joiner ("savings and accounts")."""
+    media = (["The Globe and Mail ran it again.", "Why does the Globe and Mail print this?",
+              "I cancelled the Globe and Mail.", "Another Globe and Mail headline."]
+             + [f"The Globe {w} it." for w in ("printed", "buried", "spun", "hid", "ran", "cut", "sold", "lost")]
+             + [f"{a} {w}" for a in ("newspaper", "editorial", "journalism", "reporters")
+                for w in ("ink", "line", "tone", "desk", "lives", "dig", "age", "pay", "jobs")])
+    other = [f"carbon pricing {w}" for w in ("works", "fails", "again", "now", "here", "there", "today", "still")]
+    assignments = np.array([0] * len(media) + [1] * len(other))
+    assert describe_themes(media + other, assignments, label_max_df=0.9)[0][0] == "Globe and Mail"
+    joined = ["savings and accounts " + w for w in ("grow", "shrink", "vanish")] + ["savings " + w for w in
+              ("rates", "plans", "bonds", "pots", "funds", "tips", "goals")] + ["budget " + w for w in ("cuts", "lines")]
+    label = describe_themes(joined + other, np.array([0] * len(joined) + [1] * len(other)), label_max_df=0.9)[0][0]
+    assert label == "savings"                      # not a name: "and" does not join a label phrase
 
 
 def test_spacy_tagger_tags_verbs_and_nouns():

@@ -71,7 +71,7 @@ def test_strategy_is_chosen_by_corpus_size():
     large, strategy, _ = model.cluster_model(50_000)
     assert isinstance(large, SelectedKClusterer) and strategy.startswith("medium:")
     assert (large.seed, large.k_max, large.fit_sample, large.min_size) == (5, 30, 5000, 15)
-    assert ":k<=30:ksearch=c2f:sample=5000" in model.model_id
+    assert ":k<=30:ksearch=c2f+leaves:umap-epochs=200:sample=5000" in model.model_id
     assert BertopicThemeModel().cluster_model(50_000)[0].k_max == 0          # no ceiling by default (issue 13)
 
 
@@ -201,3 +201,35 @@ def test_search_k_finds_many_topics_beyond_the_old_ceiling_with_few_fits(k):
     assert len(tried) <= 40                                      # coarse-to-fine, not every k up to n / 5
     assert search_k(X, 2, len(X) // 5, seed=3)[0] == chosen      # deterministic
     assert search_k(X[:2], 2, 10, seed=0)[0] == 1                 # no valid k: one cluster
+
+
+def test_search_levels_keeps_the_rank_sum_k_when_the_original_space_peaks_there():
+    from commentminer.themes.ksearch import search_k, search_levels
+
+    X, truth = sphere_blobs(9, 30, dim=32, spread=0.02)
+    found = search_levels(X, 2, len(X) // 5, seed=3, X=X)
+    assert found.k == found.coarse_k == search_k(X, 2, len(X) // 5, seed=3)[0] == 9
+    assert set(found.silhouette_x) == set(found.scores)           # every tried k scored in the original space
+    assert search_levels(X, 2, len(X) // 5, seed=3).silhouette_x == {}   # no X: no finer level looked for
+
+
+def test_finer_peak_needs_a_clear_gain_and_a_fall_after_it():
+    from commentminer.themes.ksearch import finer_peak
+
+    merged = {3: 0.026, 20: 0.030, 57: 0.042, 142: 0.031}       # a peak of its own (merged benchmark set)
+    rising = {7: 0.029, 20: 0.026, 80: 0.031, 112: 0.037}       # rises to the top of the range (near-duplicate clumps)
+    assert finer_peak(merged, 3, 57)
+    assert not finer_peak(rising, 7, 112) and not finer_peak(rising, 7, 80)
+    assert not finer_peak(merged, 57, 57)                        # the peak is the coarse k: nothing finer
+    assert not finer_peak({3: 0.040, 20: 0.044, 50: 0.030}, 3, 20)  # gain under LEAF_GAIN
+
+
+def test_far_from_theme_needs_both_the_fixed_cut_and_the_theme_spread():
+    from commentminer.themes.clustering import far_from_theme
+
+    loose = np.array([0.30, 0.31, 0.32, 0.33, 0.34, 0.30, 0.31, 0.05])    # a loose theme: all under 0.35
+    assert far_from_theme(loose, 0.35, 1.5).tolist() == [False] * 7 + [True]   # only its own outlier goes
+    assert far_from_theme(loose, 0.35, 0.0).all()                         # spread 0: the fixed cut alone
+    tight = np.array([0.90, 0.91, 0.92, 0.90, 0.91, 0.40])
+    assert not far_from_theme(tight, 0.35, 1.5).any()                     # far for the theme, above the cut
+    assert far_from_theme(np.array([0.2]), 0.35, 1.5).tolist() == [True]  # one member: the cut alone

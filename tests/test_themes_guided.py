@@ -199,6 +199,7 @@ def test_stage_assigns_guided_units_then_discovers_the_rest(ctx, store, guided_s
 
 def test_units_that_fit_nothing_go_to_other_not_forced(ctx, store, guided_store):
     ctx.config.themes.other_threshold = 0.99
+    ctx.config.themes.other_spread = 0.0      # the fixed cut alone: every discovered unit is below it
     stats = stage.run(ctx)
     themes = store.read("themes", "run_id = ?", ["run_test"])
     other = themes[themes.theme_id == -1].iloc[0]

@@ -120,6 +120,7 @@ class ThemesConfig(_Section):
     guided_top_k: int = Field(1, ge=1)
     guided_lexical_bonus: float = Field(0.25, ge=0, le=2)
     other_threshold: float = Field(0.35, ge=-1, le=1)
+    other_spread: float = Field(1.5, ge=0)
     summary_sentences: int = Field(3, ge=0, le=10)
     match_threshold: float = Field(0.8, ge=0, le=1)
     parent_fanout: int = Field(3, ge=0)

@@ -10,9 +10,10 @@ Strategies (recorded in ThemeFit.strategy):
   a theme: at a few hundred sentences UMAP + HDBSCAN puts most units into the outlier topic.
 - "medium:umap5+kmeans(k=K, CH+silhouette coarse-to-fine over k=2..N)": up to `fit_sample` units. UMAP(5-d,
   cosine, random_state=seed) as BERTopic does, then KMeans at a coarse-to-fine grid of k up to units /
-  min_topic_size (no other ceiling unless max_themes is set) and the k ranked best by Calinski-Harabasz and
-  silhouette together in the original space wins (ksearch.search_k); themes smaller than `min_topic_size` are dissolved into their nearest neighbours. Every unit gets a
-  theme. (BERTopic's own UMAP + HDBSCAN left about 47% of units as outliers at 10k-50k sentences and scored lower
+  min_topic_size (no other ceiling unless max_themes is set); the k ranked best by Calinski-Harabasz and
+  silhouette together in the UMAP space wins, or a finer k whose silhouette in the original space is a clear
+  peak of its own (ksearch.py); themes smaller than `min_topic_size` are dissolved into their nearest
+  neighbours. Every unit gets a theme. (BERTopic's own UMAP + HDBSCAN left about 47% of units as outliers at 10k-50k sentences and scored lower
   NMI on every labelled set in benchmarks/themes.py.)
 - "large:... fitted on a sample of N, rest by nearest centroid": above `fit_sample` units, the medium strategy
   runs on a seeded random sample of `fit_sample` units and every other unit goes to the nearest theme centroid
@@ -73,7 +74,7 @@ class BertopicThemeModel:
             f"{self.version}:seed={self.seed}:small<{self.small_corpus_max_units}:upt={self.units_per_theme}"
             f":maxk={self.small_corpus_max_themes}:mts={self.min_topic_size}"
             f":ng={self.ngram_range[0]}-{self.ngram_range[1]}:top={self.top_n_words}:maxdf={self.label_max_df}"
-            f":k<={self.max_themes or 'n/mts'}:ksearch=c2f:sample={self.fit_sample}"
+            f":k<={self.max_themes or 'n/mts'}:ksearch=c2f+leaves:umap-epochs=200:sample={self.fit_sample}"
         )
 
     @classmethod

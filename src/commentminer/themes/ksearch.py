@@ -10,6 +10,15 @@ coarse-to-fine:
 3. The best k over everything tried has the lowest sum of its ranks under Calinski-Harabasz and the silhouette
    (on a seeded sample) in the UMAP space, ties to the smaller k (the rule `clustering.select_k` applies to
    every k of a range).
+4. Leaves finer than that peak: the rank sum peaks where the clusters are best separated, and when the data has
+   groups of groups that is the top level (the four source sets of the merged benchmark set, 52 classes: k = 3).
+   So every tried k is also scored by the silhouette in the original space (cosine geometry, where UMAP's
+   packing does not inflate it), and the k >= the peak with the best such silhouette is taken instead when it
+   is a level of its own (`finer_peak`): it beats the peak's by LEAF_GAIN and falls again by PEAK_DROP towards
+   the top of the range. When the coarse grid shows such a level, fine rounds refine around it as in step 2. Measured (benchmarks/README.md): merged 3 ->
+   63 (NMI 0.408 -> 0.659); StackOverflow, SearchSnippets, Biomedical, AgNews and SFU C3 keep their k (their
+   original-space silhouette peaks at the rank-sum k, below it, or rises steadily to the top of the range, the
+   near-duplicate clumps below).
 
 The range is k_min .. `k_ceiling(n)`: about sqrt(n) themes for n units (the classic rule of thumb for the
 number of clusters, growing with the data: 110 for 12,000 units, 316 for 100,000), and at most one theme per
@@ -24,11 +33,17 @@ times both). Deterministic for a fixed seed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 COARSE_RATIO = 1.4   # each coarse k is about this many times the previous one
 FINE_POINTS = 6      # k values tried between the best k's neighbours, per fine round
 FINE_ROUNDS = 3      # fine rounds at most (each around the best k so far), until the neighbours are adjacent
+# A finer level than the rank-sum peak wins when its silhouette in the original space beats the peak's by this
+# share, and the silhouette falls by PEAK_DROP of it again at the top of the range (see `finer_peak`).
+LEAF_GAIN = 0.2
+PEAK_DROP = 0.1
 
 
 def coarse_grid(k_min: int, k_max: int, ratio: float = COARSE_RATIO) -> list[int]:
@@ -69,27 +84,49 @@ def search_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3, 
              progress=None, X: np.ndarray | None = None) -> tuple[int, np.ndarray, dict]:
     """Coarse-to-fine choice of k for KMeans on `Z`: (best k, its labels, {k: (CH, silhouette)} of every k tried).
 
-    The partitions are KMeans in `Z` (the UMAP space, where clusters are tight), scored in `X` when given (the
-    same points in another space) else in `Z`. Every fit uses `n_init` KMeans starts: with one start the coarse
-    scores were noisy enough to pick k = 3 on Biomedical (20 classes; k = 20 with three starts). With fewer than
-    3 points (or no valid k) everything is one cluster. `progress` (e.g. the stage context's) wraps each loop.
+    The partitions are KMeans in `Z` (the UMAP space, where clusters are tight), scored there by Calinski-Harabasz
+    and the silhouette (`rank_sum_best`). With `X` (the same points in their original space) a finer level is
+    taken when the original space clearly supports it (`finer_peak`, the module docstring). Every fit uses
+    `n_init` KMeans starts: with one start the coarse scores were noisy enough to pick k = 3 on Biomedical (20
+    classes; k = 20 with three starts). With fewer than 3 points (or no valid k) everything is one cluster.
+    `progress` (e.g. the stage context's) wraps each loop.
     """
+    found = search_levels(Z, k_min, k_max, seed, n_init, score_sample, progress, X)
+    return found.k, found.labels, found.scores
+
+
+@dataclass
+class KSearch:
+    """What `search_levels` found: the chosen k and its labels, the coarse k (the rank-sum peak in the UMAP space;
+    equal to k unless a finer level won), every tried k's (CH, silhouette) in the UMAP space, and the silhouette
+    in the original space of every tried k (empty without `X`)."""
+
+    k: int
+    labels: np.ndarray
+    coarse_k: int
+    scores: dict = field(default_factory=dict)
+    silhouette_x: dict = field(default_factory=dict)
+
+
+def search_levels(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3, score_sample: int = 3000,
+                  progress=None, X: np.ndarray | None = None) -> KSearch:
+    """`search_k` with everything it found (`KSearch`)."""
     from sklearn.metrics import calinski_harabasz_score
     from threadpoolctl import threadpool_limits
 
     from .clustering import SampleSilhouette, kmeans_labels
 
     Z = np.asarray(Z)
-    S = Z if X is None else np.asarray(X, dtype=np.float32)
     n = len(Z)
     rng = np.random.default_rng(seed)
     part = np.arange(n) if n <= score_sample else rng.choice(n, score_sample, replace=False)
     k_lo, k_hi = max(k_min, 2), min(k_max, n - 1)
     scores: dict[int, tuple[float, float]] = {}
     runs: dict[int, np.ndarray] = {}
+    one = KSearch(1, np.zeros(n, dtype=np.int64), 1, scores)
     if k_hi < k_lo:
-        return 1, np.zeros(n, dtype=np.int64), scores
-    silhouette = SampleSilhouette(S[part])
+        return one
+    silhouette = SampleSilhouette(Z[part])
     ceiling = [k_hi + 1]   # the smallest k found to have fewer distinct groups than k: larger ones are not tried
 
     def evaluate(k: int, restarts: int) -> None:
@@ -99,8 +136,22 @@ def search_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3, 
         if len(np.unique(labels)) < k or len(np.unique(labels[part])) < 2:
             ceiling[0] = k
             return
-        scores[k] = (float(calinski_harabasz_score(S, labels)), silhouette.score(labels[part]))
+        scores[k] = (float(calinski_harabasz_score(Z, labels)), silhouette.score(labels[part]))
         runs[k] = labels
+
+    def refine(best_of, desc: str) -> None:
+        """Fine rounds around the k that `best_of(tried ks)` picks, until its tried neighbours are adjacent."""
+        for _ in range(FINE_ROUNDS):
+            best = best_of()
+            tried = sorted(scores)
+            at = tried.index(best)
+            low = tried[at - 1] if at > 0 else best
+            high = tried[at + 1] if at + 1 < len(tried) else best
+            fine = [k for k in fine_grid(low, high) if k not in scores and k < ceiling[0]]
+            if not fine:
+                break
+            for k in (progress(fine, total=len(fine), desc=desc, unit="k") if progress else fine):
+                evaluate(k, n_init)
 
     with threadpool_limits(limits=1, user_api="openmp"):  # see select_k: one thread is faster on busy cores
         grid = coarse_grid(k_lo, k_hi)
@@ -110,17 +161,34 @@ def search_k(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3, 
         if hasattr(bar, "close"):
             bar.close()
         if not scores:
-            return 1, np.zeros(n, dtype=np.int64), scores
-        for _ in range(FINE_ROUNDS):
-            best = rank_sum_best(scores)
-            tried = sorted(scores)
-            at = tried.index(best)
-            low = tried[at - 1] if at > 0 else best
-            high = tried[at + 1] if at + 1 < len(tried) else best
-            fine = [k for k in fine_grid(low, high) if k not in scores and k < ceiling[0]]
-            if not fine:
-                break
-            for k in (progress(fine, total=len(fine), desc="themes: choosing k (fine)", unit="k") if progress else fine):
-                evaluate(k, n_init)
-    best = rank_sum_best(scores)
-    return best, np.asarray(runs[best], dtype=np.int64), scores
+            return one
+        refine(lambda: rank_sum_best(scores), "themes: choosing k (fine)")
+        coarse = rank_sum_best(scores)
+        sil_x: dict[int, float] = {}
+        best = coarse
+        if X is not None:
+            in_x = SampleSilhouette(np.asarray(X, dtype=np.float32)[part])
+
+            def peak() -> int:
+                for k in scores:
+                    if k not in sil_x:
+                        sil_x[k] = in_x.score(runs[k][part])
+                return max((k for k in scores if k >= coarse), key=lambda k: (sil_x[k], -k))
+
+            if finer_peak(sil_x, coarse, peak()):   # refined only when the coarse grid already shows such a level
+                refine(peak, "themes: choosing k (leaves)")
+                best = peak() if finer_peak(sil_x, coarse, peak()) else coarse
+    return KSearch(best, np.asarray(runs[best], dtype=np.int64), coarse, scores, sil_x)
+
+
+def finer_peak(sil_x: dict[int, float], coarse: int, finer: int, gain: float = LEAF_GAIN,
+               drop: float = PEAK_DROP) -> bool:
+    """Whether `finer` (the k > `coarse` with the best silhouette in the original space, `sil_x`) is a level of
+    its own: its silhouette beats the coarse k's by `gain` (a share of the coarse one's magnitude) and the
+    silhouette falls again by `drop` (a share of the peak) at the largest k tried, so it is a peak, not the
+    steady rise near-duplicate clumps give towards the top of the range."""
+    if finer <= coarse:
+        return False
+    top = sil_x[max(sil_x)]
+    return (sil_x[finer] - sil_x[coarse] >= gain * max(abs(sil_x[coarse]), 1e-6)
+            and top <= (1.0 - drop) * sil_x[finer])

@@ -49,6 +49,9 @@ NAME_DAMP = 0.5
 PHRASE_BONUS = 0.25
 # Themes with at most this many units may take a distinctive phrase said in only one member unit as label.
 SMALL_THEME = 40
+# A label kept from an earlier run (`select_labels` fixed) must still be among the theme's this many best phrases
+# (about its keyword list).
+FIXED_TOP = 10
 # MMR trade-off for keywords: 1 = by score only, 0 = by novelty only.
 MMR_LAMBDA = 0.7
 MMR_POOL = 60
@@ -247,7 +250,9 @@ def select_labels(
     own children ("PM" over "PM", "consortia"), since the tree would then say nothing new.
 
     `fixed` labels (theme id -> phrase, e.g. kept from the previous run) are used as they are when the phrase
-    still occurs in a member unit. The other themes choose in order of their best score, so the clearest theme
+    still occurs in a member unit and is still among the theme's FIXED_TOP best-scored phrases (a theme that
+    matched an earlier one but has since changed, e.g. a re-fit with other leaves, is named afresh: SFU C3 kept
+    "Black Lives Matter" for a theme now about women and religion). The other themes choose in order of their best score, so the clearest theme
     gets its first choice; a phrase equal to, inside, or containing an already chosen label is not reused. A
     theme with no eligible phrase falls back to its best phrase in any member unit; with none at all it gets
     "theme N".
@@ -261,7 +266,8 @@ def select_labels(
         if label in barred.get(theme, ()):
             continue
         if theme in stats.theme_ids and theme not in skip_set and label in index:
-            if stats.support[stats.theme_ids.index(theme), index[label]] >= 1:
+            row = stats.theme_ids.index(theme)
+            if stats.support[row, index[label]] >= 1 and _still_describes(stats, scores, row, index[label]):
                 chosen[theme] = label
     rows = [r for r, t in enumerate(stats.theme_ids) if t not in skip_set and t not in chosen]
     ranked = {}
@@ -294,6 +300,12 @@ def select_labels(
             label = str(stats.vocab[best])
         chosen[stats.theme_ids[r]] = label or f"theme {stats.theme_ids[r]}"
     return chosen
+
+
+def _still_describes(stats: TermStats, scores: np.ndarray, row: int, col: int) -> bool:
+    """Whether phrase `col` is among theme `row`'s FIXED_TOP best-scored phrases found in its members."""
+    found = scores[row][stats.support[row] >= 1]
+    return scores[row, col] > 0 and int(np.sum(found > scores[row, col])) < FIXED_TOP
 
 
 def _generic(stats: TermStats) -> np.ndarray:

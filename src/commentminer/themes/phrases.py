@@ -84,12 +84,27 @@ def is_multi(stats: TermStats) -> np.ndarray:
 
 
 def is_compact(stats: TermStats) -> np.ndarray:
-    """(V,) bool: multi-word phrases whose inner stop words, if any, are PHRASE_JOINERS ("freedom of speech",
-    "carbon tax"; not "savings and accounts", "harper to win"), the shape of a noun phrase."""
+    """(V,) bool: multi-word phrases shaped like a noun phrase: their inner stop words, if any, are PHRASE_JOINERS
+    ("freedom of speech", "carbon tax"; not "savings and accounts", "harper to win"), or they are a name of
+    several words, opening and closing on a proper name whatever joins them ("Globe and Mail").
+
+    Proper names are the tagger's (`stats.proper`, set by `pos_flags`) or, without one, words only ever written
+    Capitalised (`stats.names`); the mask is memoised, so it is computed after those are set."""
     if "compact" not in stats.memo:
-        stats.memo["compact"] = np.array(
-            [" " in str(p) and all(w not in STOP_WORDS or w in PHRASE_JOINERS for w in str(p).split())
-             for p in stats.vocab], dtype=bool)
+        index = {str(p): i for i, p in enumerate(stats.vocab)}
+        proper = stats.names if stats.proper is None else stats.proper | stats.names
+
+        def named(word: str) -> bool:
+            return word in index and bool(proper[index[word]])
+
+        def compact(words: list[str]) -> bool:
+            if len(words) < 2:
+                return False
+            if all(w not in STOP_WORDS or w in PHRASE_JOINERS for w in words):
+                return True
+            return named(words[0]) and named(words[-1])
+
+        stats.memo["compact"] = np.array([compact(str(p).split()) for p in stats.vocab], dtype=bool)
     return stats.memo["compact"]
 
 

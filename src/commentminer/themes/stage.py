@@ -34,6 +34,7 @@ from ..errors import CommentminerError
 from ..ids import sha256_text
 from ..store.vectors import FLOAT16, iter_vector_chunks, stack
 from .base import OUTLIER_THEME
+from .clustering import far_from_theme
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import group_leaves, shared_phrases
 from .labels import describe_themes
@@ -302,7 +303,7 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
     cos = own_cosine(vectors, theme_of, _normalised(group_sums(vectors, theme_of, len(discovered_ids), chunk)), chunk)
     for members in _members(theme_of, len(discovered_ids)):
         similarity[members] = cos[members]
-        local[members[cos[members] < cfg.other_threshold]] = OUTLIER_THEME
+        local[members[far_from_theme(cos[members], cfg.other_threshold, cfg.other_spread)]] = OUTLIER_THEME
     sizes = np.bincount(local + 1, minlength=len(keys) + 1)       # [0] = "other"
     present = [i for i in range(len(keys)) if sizes[i + 1]]
     # 4. stable ids from the registry
