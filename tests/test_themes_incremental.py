@@ -184,6 +184,26 @@ def test_nearest_assigns_by_cosine_with_other_below_threshold():
     assert chosen.tolist() == [7, 9, -1] and prob[2] == 0 and prob[0] == pytest.approx(vecs[0, 0])
 
 
+def test_nearest_takes_one_cutoff_per_theme():
+    cents = np.eye(3, dtype=np.float32)
+    vecs = np.array([[0.5, 0.1, 0], [0, 0.1, 0.5]], np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)   # cosine about 0.98 to theme 7 and to theme 9
+    chosen, _ = incremental.nearest(vecs, cents, np.array([7, 8, 9]), other_threshold=np.array([0.5, 0.5, 0.99]))
+    assert chosen.tolist() == [7, -1]
+
+
+def test_cutoffs_follow_the_fits_loose_themes(ctx, store, fitted):
+    """A discovered theme that kept members below other_threshold (the spread rule) keeps taking such units."""
+    themes = store.read("themes", "run_id = 'r1' AND kind = 'discovered'").sort_values("theme_id")
+    ids = themes.theme_id.to_numpy(np.int64)
+    loose = int(ids[0])
+    store.con.execute("UPDATE unit_themes SET probability = 0.2 WHERE run_id = 'r1' AND unit_id = "
+                      "(SELECT min(unit_id) FROM unit_themes WHERE run_id = 'r1' AND theme_id = ?)", [loose])
+    cut = incremental.cutoffs(ctx, "r1", ids, threshold=0.35, spread=1.5)
+    assert cut[0] == pytest.approx(0.2) and (cut[1:] <= 0.35).all()
+    assert (incremental.cutoffs(ctx, "r1", ids, threshold=0.35, spread=0.0) == 0.35).all()
+
+
 def test_incremental_run_in_a_cold_process_loads_no_theme_model(tmp_path):
     """A cold process adding units runs no fit: no BERTopic, UMAP, spaCy or ONNX Runtime is imported.
     (scikit-learn still is: stage.py imports the labeller at module level.)"""

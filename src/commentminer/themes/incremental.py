@@ -2,7 +2,7 @@
 
 A run whose theme settings, guided-themes file and embedding model are those of the last themed run copies that
 run's themes (labels, keywords, summaries, quotes, stable ids) and unit assignments, places the units that are
-new since then into the nearest theme centroid (or "other" below [themes] other_threshold), and recomputes the
+new since then into the nearest theme centroid (or "other" below the theme's cut-off, `cutoffs`), and recomputes the
 counts in DuckDB. Only the new units' vectors are read, and no theme model, spaCy or labeller is loaded, so adding
 1% of comments costs about 1% of the work.
 
@@ -105,13 +105,14 @@ def place_new_units(ctx: StageContext, cfg, guided: list, model_id: str) -> Outc
         return Outcome(None, "the last fit has no themes to place units into")
     theme_ids = centroids.theme_id.to_numpy(np.int64)
     matrix = np.stack([np.asarray(c, np.float32) for c in centroids.centroid])
+    cut = cutoffs(ctx, prev_run, theme_ids, cfg.other_threshold, cfg.other_spread)
     ids, themes, probability, other_sum, n_other = [], [], [], None, 0
     for frame, vectors, has in iter_vector_chunks(ctx.store, new_sql, [*kinds, model_id, prev_run],
                                                   chunk_rows=cfg.chunk_rows):
         if not has.all():
             raise CommentminerError(f"themes: {int((~has).sum())} new units have no embedding for model "
                                     f"'{model_id}'; run the embed stage first")
-        chosen, cosine = nearest(vectors, matrix, theme_ids, cfg.other_threshold)
+        chosen, cosine = nearest(vectors, matrix, theme_ids, cut)
         ids.append(frame.unit_id.to_numpy())
         themes.append(chosen)
         probability.append(cosine)
@@ -140,16 +141,38 @@ def place_new_units(ctx: StageContext, cfg, guided: list, model_id: str) -> Outc
     return Outcome(stats, "no refit needed")
 
 
+def cutoffs(ctx: StageContext, run_id: str, theme_ids: np.ndarray, threshold: float, spread: float) -> np.ndarray:
+    """Per theme of `theme_ids`: the cosine below which a new unit goes to "other", as the full fit's cut
+    (`clustering.far_from_theme`) would have it.
+
+    The fit sends a unit to "other" below `threshold` only when it is also `spread` standard deviations below its
+    theme's mean cosine, so a loose theme keeps members under `threshold`. Its cut-off is read back as the lowest
+    cosine among its members in `run_id` (their `probability`), capped at `threshold`: exact for tight themes,
+    and for loose ones the fit's own cut up to the gap below its lowest kept member. Guided themes (whose
+    probability is the seed similarity, not a centroid cosine) and a spread of 0 keep `threshold`.
+    """
+    cut = np.full(len(theme_ids), float(threshold))
+    if spread <= 0 or not len(theme_ids):
+        return cut
+    lowest = ctx.store.query(
+        "SELECT ut.theme_id, min(ut.probability) AS low FROM unit_themes ut JOIN themes t "
+        "ON t.run_id = ut.run_id AND t.theme_id = ut.theme_id AND t.kind = 'discovered' "
+        "WHERE ut.run_id = ? GROUP BY ut.theme_id", [run_id])
+    low = dict(zip(lowest.theme_id.astype(np.int64), lowest.low.astype(float)))
+    return np.array([min(float(threshold), low.get(int(t), float(threshold))) for t in theme_ids])
+
+
 def nearest(vectors: np.ndarray, centroids: np.ndarray, theme_ids: np.ndarray,
-            other_threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """(theme id, cosine) of each (L2-normalised) vector's nearest centroid; below `other_threshold` the theme is
-    "other" (-1) and the probability 0, as after a full fit."""
+            other_threshold: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(theme id, cosine) of each (L2-normalised) vector's nearest centroid; below `other_threshold` (one number,
+    or one per theme: `cutoffs`) the theme is "other" (-1) and the probability 0, as after a full fit."""
     if len(vectors) == 0:
         return np.zeros(0, np.int64), np.zeros(0)
     cos = vectors.astype(np.float32, copy=False) @ centroids.T
     best = np.argmax(cos, axis=1)
     score = cos[np.arange(len(cos)), best].astype(np.float64)
-    chosen = np.where(score >= other_threshold, theme_ids[best], OUTLIER_THEME)
+    cut = np.broadcast_to(np.asarray(other_threshold, np.float64), (len(theme_ids),))[best]
+    chosen = np.where(score >= cut, theme_ids[best], OUTLIER_THEME)
     return chosen, np.where(chosen == OUTLIER_THEME, 0.0, np.clip(score, 0.0, 1.0))
 
 
