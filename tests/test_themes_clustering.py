@@ -87,8 +87,25 @@ def test_selected_k_clusterer_tiny_input_is_one_theme_without_umap():
 def test_from_config_reads_the_new_keys():
     from commentminer.config import ThemesConfig
 
-    model = BertopicThemeModel.from_config(ThemesConfig(max_themes=12, fit_sample=2000))
-    assert (model.max_themes, model.fit_sample) == (12, 2000)
+    model = BertopicThemeModel.from_config(ThemesConfig(max_themes=12, fit_sample=2000, min_themes=5))
+    assert (model.max_themes, model.fit_sample, model.min_themes) == (12, 2000, 5)
+    assert "k>=5:k<=12" in model.model_id
+
+
+def test_min_themes_is_a_floor_for_the_k_search():
+    from commentminer.config import ThemesConfig
+    from commentminer.errors import ConfigError
+    from commentminer.config import load_config
+
+    X, truth = sphere_blobs(3, 300)
+    large = dict(small_corpus_max_units=0, fit_sample=2000)      # the UMAP + k-search strategy
+    fitted = BertopicThemeModel.from_config(ThemesConfig(min_themes=8, **large)).cluster_model(len(X))[0].fit(X)
+    assert fitted.k_range_[0] == 8 and fitted.chosen_k_ >= 8
+    assert BertopicThemeModel.from_config(ThemesConfig(**large)).cluster_model(len(X))[0].fit(X).chosen_k_ == 3
+    small = BertopicThemeModel.from_config(ThemesConfig(min_themes=60)).cluster_model(len(X))[0]
+    assert small.n_clusters == 60                                   # 900 units / 20 a theme would be 45
+    with pytest.raises(ConfigError, match="min_themes"):
+        load_config(overrides=["themes.min_themes=20", "themes.max_themes=10"])
 
 
 # -- benchmark metrics ----------------------------------------------------------------------------------------

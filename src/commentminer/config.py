@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .ids import sha256_text
@@ -109,6 +109,7 @@ class ThemesConfig(_Section):
     small_corpus_max_themes: int = Field(40, ge=1)
     min_topic_size: int = Field(15, ge=2)
     max_themes: int = Field(0, ge=0)
+    min_themes: int = Field(0, ge=0)
     fit_sample: int = Field(10_000, ge=100)
     ngram_range: tuple[int, int] = (1, 3)
     top_n_words: int = Field(10, gt=0)
@@ -129,6 +130,12 @@ class ThemesConfig(_Section):
     refit_unseen_share: float = Field(0.2, ge=0, le=1)
     label_sample: int = Field(50_000, ge=1)
     chunk_rows: int = Field(25_000, ge=1)
+
+    @model_validator(mode="after")
+    def _floor_below_ceiling(self) -> "ThemesConfig":
+        if self.max_themes and self.min_themes > self.max_themes:
+            raise ValueError(f"min_themes ({self.min_themes}) is above max_themes ({self.max_themes})")
+        return self
 
 
 class SentimentConfig(_Section):

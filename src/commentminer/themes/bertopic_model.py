@@ -55,6 +55,7 @@ class BertopicThemeModel:
         label_max_df: float = 0.2,
         max_themes: int = 0,
         fit_sample: int = 10_000,
+        min_themes: int = 0,
     ):
         self.seed = seed
         self.small_corpus_max_units = small_corpus_max_units
@@ -66,6 +67,7 @@ class BertopicThemeModel:
         self.label_max_df = label_max_df
         self.max_themes = max_themes
         self.fit_sample = fit_sample
+        self.min_themes = min_themes
 
     @property
     def model_id(self) -> str:
@@ -74,7 +76,7 @@ class BertopicThemeModel:
             f"{self.version}:seed={self.seed}:small<{self.small_corpus_max_units}:upt={self.units_per_theme}"
             f":maxk={self.small_corpus_max_themes}:mts={self.min_topic_size}"
             f":ng={self.ngram_range[0]}-{self.ngram_range[1]}:top={self.top_n_words}:maxdf={self.label_max_df}"
-            f":k<={self.max_themes or 'n/mts'}:ksearch=c2f+leaves:umap-epochs=200:sample={self.fit_sample}"
+            f":k>={max(2, self.min_themes)}:k<={self.max_themes or 'n/mts'}:ksearch=c2f+leaves:umap-epochs=200:sample={self.fit_sample}"
         )
 
     @classmethod
@@ -91,6 +93,7 @@ class BertopicThemeModel:
             label_max_df=cfg.label_max_df,
             max_themes=cfg.max_themes,
             fit_sample=cfg.fit_sample,
+            min_themes=cfg.min_themes,
         )
 
     # -- fitting ---------------------------------------------------------------------------------------------
@@ -151,11 +154,12 @@ class BertopicThemeModel:
         fitting. benchmarks/themes.py uses this to time the clustering alone.
         """
         if n_units < self.small_corpus_max_units:
-            k = n_clusters_for(n_units, self.units_per_theme, self.small_corpus_max_themes)
+            k = max(n_clusters_for(n_units, self.units_per_theme, self.small_corpus_max_themes),
+                    min(self.min_themes, n_units))
             clusterer = SmallCorpusClusterer(k, min_size=max(2, self.units_per_theme // 4))
             return clusterer, "small:ward", {"target_themes": k, "min_theme_size": clusterer.min_size}
-        clusterer = SelectedKClusterer(seed=self.seed, k_max=self.max_themes, min_size=self.min_topic_size,
-                                       fit_sample=self.fit_sample)
+        clusterer = SelectedKClusterer(seed=self.seed, k_min=max(2, self.min_themes), k_max=self.max_themes,
+                                       min_size=self.min_topic_size, fit_sample=self.fit_sample)
         return clusterer, "medium:umap5+kmeans", {}
 
     def _fit_bertopic(self, texts: list[str], embeddings: np.ndarray, cluster_model):
