@@ -125,6 +125,20 @@ def test_regroup_equals_counting_the_merged_themes_again():
     assert list(stats.vocab) == list(direct.vocab) and stats.written == direct.written
 
 
+def test_many_theme_cells_drop_the_phrases_of_one_unit_only(monkeypatch):
+    from commentminer.themes import terms
+
+    leaves = np.array([0, 0, 1, 1, 2, 2, -1, 3])
+    full = term_statistics(TEXTS, leaves)
+    monkeypatch.setattr(terms, "MAX_DENSE_CELLS", 0)      # as if themes x phrases were too many to hold densely
+    pruned = term_statistics(TEXTS, leaves)
+    keep = full.doc_freq >= 2
+    assert 0 < keep.sum() < len(keep) and list(pruned.vocab) == list(full.vocab[keep])
+    for name in ("counts", "support"):
+        assert np.array_equal(getattr(pruned, name), getattr(full, name)[:, keep]), name
+    assert np.array_equal(pruned.doc_freq, full.doc_freq[keep]) and np.array_equal(pruned.sizes, full.sizes)
+
+
 def test_describe_themes_with_given_stats_and_forms_cache_is_unchanged():
     leaves = np.array([0, 0, 1, 1, 2, 2, -1, 3])
     plain = describe_themes(TEXTS, leaves, top_n=5)

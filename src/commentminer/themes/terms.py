@@ -134,6 +134,10 @@ def quoted_phrases(texts: Sequence[str], analyzer: PhraseAnalyzer) -> set[str]:
     return out
 
 
+# Above this many theme x phrase cells, phrases found in a single unit are left out (see term_statistics).
+MAX_DENSE_CELLS = 5_000_000
+
+
 def term_statistics(
     texts: Sequence[str], assignments: np.ndarray, ngram_range: tuple[int, int] = (1, 3)
 ) -> TermStats | None:
@@ -152,6 +156,12 @@ def term_statistics(
                                shape=(len(theme_ids), len(assignments)))
     present = (X > 0).astype(np.float64)
     vocab = vectorizer.get_feature_names_out()
+    if len(theme_ids) * len(vocab) > MAX_DENSE_CELLS:
+        # counts and support are dense (themes x phrases): with hundreds of themes over a big label sample they
+        # would take gigabytes, and most n-grams occur in one unit only (C3: 219k phrases, 32k in two units or
+        # more); a phrase in one unit never covers a theme, so it is dropped here rather than scored
+        keep = np.flatnonzero(np.asarray(present.sum(axis=0)).ravel() >= 2)
+        X, present, vocab = X[:, keep], present[:, keep], vocab[keep]
     quoted = quoted_phrases(texts, vectorizer.analyzer)
     forms = word_forms(texts)
     names = proper_name_words(forms)
