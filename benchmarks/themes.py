@@ -21,6 +21,7 @@ Embeddings are computed once per dataset and cached in benchmarks/.cache/ (git-i
     .venv/bin/python benchmarks/themes.py --datasets agnews --limit 2000
     .venv/bin/python benchmarks/themes.py --synthetic --limit 600   # no data or model needed (smoke run)
     .venv/bin/python benchmarks/themes.py --sweep                # (a) at every k + (c) over seeds, see below
+    .venv/bin/python benchmarks/themes.py --fit-time 100000 --store C3.duckdb   # fit time at scale, no gold
 
 --sweep is a diagnostic of the k choice instead of the comparison: it fits (a)'s UMAP once per set, scores (a)'s
 pipeline at every k it considers (CH, silhouette, their rank sum, the silhouette in the original space, and
@@ -441,12 +442,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic", action="store_true", help="synthetic blobs instead of the data sets")
     parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
                         help="embed with the pipeline's fp32 or int8 graph (int8: the `run --fast` quality gate)")
+    parser.add_argument("--fit-time", type=int, default=0, metavar="N",
+                        help="fit time of (a) and (b) on N real vectors (the four sets unsampled, 60,340, plus "
+                             "--store's unit vectors), no gold: themes, outliers / other, seconds")
     parser.add_argument("--sweep", action="store_true",
                         help="diagnose the k choice: (a) at every k, (c) over 10 seeds (instead of the comparison)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
     if args.labels:
         return print_label_quality(args)
+    if args.fit_time:
+        return print_fit_time(args)
     rows = []
     warm_up(args.seed)
     if args.synthetic:
@@ -488,6 +494,55 @@ def print_label_quality(args) -> int:
               f"multi-word labels {store['multi_word']:.0%}; grounding {store['grounding']:.0%}; "
               f"other {store['other_share']:.1%}")
         print("  labels, largest first: " + "; ".join(store["labels"][:40]))
+    return 0
+
+
+def store_vectors(db: Path) -> tuple[list[str], np.ndarray]:
+    """(texts, float32 vectors) of the units a store's themes stage would theme (default unit kinds)."""
+    from commentminer.config import ThemesConfig
+    from commentminer.store import Store
+    from commentminer.store.vectors import iter_vector_chunks
+    from commentminer.themes.stage import units_sql
+
+    kinds = list(ThemesConfig().unit_kinds)
+    sql = units_sql(kinds, "u.text, e.vector", "JOIN embeddings e ON e.text_hash = u.text_hash")
+    texts, blocks = [], []
+    with Store(db, read_only=True) as store:
+        models = store.query("SELECT DISTINCT model_id FROM embeddings").model_id.tolist()
+        if len(models) != 1:
+            raise SystemExit(f"{db}: --fit-time needs a store with one embedding model, found {models}")
+        for frame, matrix, _ in iter_vector_chunks(store, sql, kinds):
+            texts += frame.text.tolist()
+            blocks.append(np.asarray(matrix, np.float32))
+    return texts, np.concatenate(blocks)
+
+
+def print_fit_time(args) -> int:
+    """--fit-time N: (a) and (b) fitted on the same N real vectors in one warm process, no gold labels."""
+    texts, blocks = [], []
+    for name, file in DATASETS.items():
+        t, _ = load_dataset(DATA_DIR / file)
+        texts += t
+        blocks.append(cached_embeddings(name, t, precision=args.precision))
+    if args.store:
+        t, v = store_vectors(args.store)
+        texts += t
+        blocks.append(v)
+    vectors = np.concatenate(blocks)
+    keep = subsample(len(texts), min(args.fit_time, len(texts)), args.seed)
+    texts, vectors = [texts[i] for i in keep], vectors[keep]
+    warm_up(args.seed)
+    print(f"| method ({len(texts):,} real vectors) | themes | outliers / other (leaves) | fit s |\n|---|---|---|---|")
+    for method in args.methods:
+        if method == "kmeans":
+            continue
+        start = time.perf_counter()
+        pred, how = (run_commentminer(vectors, args.seed) if method == "commentminer"
+                     else run_bertopic_default(texts, vectors, args.seed))
+        seconds = time.perf_counter() - start
+        pred = np.asarray(pred)
+        share = (other_shares(vectors, pred)["other_leaves"] if method == "commentminer" else float(np.mean(pred == -1)))
+        print(f"| {method}: {how} | {len(np.unique(pred[pred != -1]))} | {share:.1%} | {seconds:.1f} |", flush=True)
     return 0
 
 
