@@ -274,11 +274,14 @@ class SelectedKClusterer:
         self.n_epochs = n_epochs
         self.progress = None   # optional progress wrapper for the loop over k (set by BertopicThemeModel.cluster)
 
-    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> "SelectedKClusterer":
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None, n_units: int | None = None) -> "SelectedKClusterer":
+        """Fit on `X` (on its seeded `fit_sample` when bigger). `n_units`: the size of the corpus `X` was sampled
+        from, when `X` is already that sample (the themes stage assigns the rest itself, a chunk at a time), so
+        the k range is the whole corpus' (`k_high`)."""
         X = np.asarray(X, dtype=np.float32)
         n = len(X)
         sample = self.sample_indices(n)
-        k_hi = self.k_high(len(sample), n)
+        k_hi = self.k_high(len(sample), max(n, n_units or 0))
         self.k_range_ = (self.k_min, k_hi)
         if len(sample) <= max(self.n_components + 2, self.k_min, 3):  # too few points for UMAP: one theme
             self.chosen_k_, chosen, self.ch_scores_ = 1, np.zeros(len(sample), dtype=np.int64), {}

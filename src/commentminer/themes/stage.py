@@ -406,10 +406,8 @@ def discover(ctx: StageContext, model, units: Units, rest: np.ndarray, chunk_row
                             progress=ctx.progress)
         return np.asarray(fit.assignments, np.int64), fit.strategy
     sample = clusterer.sample_indices(n)
-    ceiling = clusterer.k_high
-    clusterer.k_high = lambda n_sample, n_units=None: ceiling(n_sample, n)  # the ceiling of all n units
     clusterer.progress = ctx.progress
-    clusterer.fit(_float32(units.vectors[rest[sample]]))
+    clusterer.fit(_float32(units.vectors[rest[sample]]), n_units=n)   # the k range of all n units
     labels = np.empty(n, dtype=np.int64)
     for start in range(0, n, chunk_rows):
         labels[start : start + chunk_rows] = nearest_centroid(
