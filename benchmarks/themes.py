@@ -222,7 +222,7 @@ def other_shares(vectors: np.ndarray, pred: np.ndarray, threshold: float = 0.35,
     groups = group_leaves(np.stack(cents)) if cents else []
     parented = np.isin(pred, [ids[i] for g in groups for i in g])
     return {"other_leaves": float(np.mean(other | (pred == -1))),
-            "other_parents": float(np.mean(other | ~parented)), "parents": len(groups)}
+            "other_parents": float(np.mean(other | ~parented)) if groups else None, "parents": len(groups)}
 
 
 def run_commentminer(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
@@ -418,8 +418,8 @@ def markdown_table(rows: list[dict]) -> str:
         for method, row in methods.items():
             d_nmi = f"{row['nmi'] - base_b['nmi']:+.3f}" if base_b and method != "bertopic" else ""
             r_acc = f"{row['acc'] / base_c['acc']:.2f}×" if base_c and method != "kmeans" and base_c["acc"] else ""
-            other = (f"{row['other_leaves']:.1%} / {row['other_parents']:.1%} ({row['parents']})"
-                     if "other_leaves" in row else "")
+            parents = "-" if row.get("other_parents") is None else f"{row['other_parents']:.1%}"
+            other = f"{row['other_leaves']:.1%} / {parents} ({row['parents']})" if "other_leaves" in row else ""
             lines.append(
                 f"| {name} ({row['n']:,}, {row['k_gold']}) | {tag[method]}: {row['how']} | {row['nmi']:.3f} | "
                 f"{row['ari']:.3f} | {row['acc']:.3f} | {row['themes']} | {row['outliers']:.1%} | {other} | "

@@ -62,6 +62,7 @@ def test_stage_writes_consistent_rows(ctx, store, corpus):
     stats = stage.run(ctx)
     assert stats["units"] == 60 and stats["themes"] == 3 and stats["outlier_share"] == 0.0
     assert stats["strategy"] == "small:ward" and stats["embedding_model_id"] == MODEL_ID
+    assert stats["other_share"] == {"leaves": 0.0, "parents": None}     # 3 leaves: too few for a parent level
 
     themes = store.read("themes", "run_id = ?", ["run_test"])
     ut = store.read("unit_themes", "run_id = ?", ["run_test"])

@@ -456,10 +456,11 @@ def _water_level(sizes: np.ndarray, budget: int) -> int:
     return lo
 
 
-def _unparented_share(themes: pd.DataFrame, assignments: np.ndarray) -> float:
-    """Share of units in "other" or in a leaf theme that has no parent (the parent level's "other")."""
+def _unparented_share(themes: pd.DataFrame, assignments: np.ndarray) -> float | None:
+    """Share of units in "other" or in a leaf theme that has no parent (the parent level's "other"); None when
+    there is no parent level (too few leaves to group)."""
     if "parent_id" not in themes or not (themes.kind == "parent").any():
-        return 1.0
+        return None
     parented = themes.loc[themes.kind.isin(["guided", "discovered"]) & themes.parent_id.notna(), "theme_id"]
     return float(np.mean(~np.isin(assignments, parented.astype(int).to_numpy())))
 
