@@ -502,7 +502,7 @@ def store_vectors(db: Path) -> tuple[list[str], np.ndarray]:
     from commentminer.config import ThemesConfig
     from commentminer.store import Store
     from commentminer.store.vectors import iter_vector_chunks
-    from commentminer.themes.stage import units_sql
+    from commentminer.themes.units import units_sql
 
     kinds = list(ThemesConfig().unit_kinds)
     sql = units_sql(kinds, "u.text, e.vector", "JOIN embeddings e ON e.text_hash = u.text_hash")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from commentminer.store import vectors as store_vectors
-from commentminer.themes import stage
+from commentminer.themes import stage, units as themed_units
 from commentminer.themes.quotes import quotes_by_theme, unit_priority
 from test_themes import blob_corpus
 from test_themes_stage import write_corpus
@@ -90,7 +90,9 @@ def test_stage_never_holds_all_vectors_as_float32(ctx, store, large_path, monkey
             return out
         return wrapped
 
-    monkeypatch.setattr(stage, "_float32", watch(stage._float32))                     # held float16 -> float32
+    to_float32 = watch(themed_units.float32_rows)                                      # held float16 -> float32
+    monkeypatch.setattr(themed_units, "float32_rows", to_float32)
+    monkeypatch.setattr(stage, "float32_rows", to_float32)
     monkeypatch.setattr(store_vectors, "vector_matrix", watch(store_vectors.vector_matrix))  # store reads
     stats = stage.run(ctx)
     assert stats["units"] == len(texts) and stats["strategy"].startswith("large:")
@@ -118,15 +120,15 @@ def test_labels_and_summaries_read_only_a_per_theme_sample(ctx, store, large_pat
 
 def test_theme_sample_is_even_seeded_and_nested():
     assignments = np.repeat([0, 1, 2, -1], [500, 40, 200, 60])
-    sample = stage.ThemeSample(assignments, budget=300, seed=3)
+    sample = themed_units.ThemeSample(assignments, budget=300, seed=3)
     counts = dict(zip(*np.unique(assignments[sample.positions], return_counts=True)))
     assert sum(counts.values()) <= 300 and counts[1] == 40 and counts[-1] == 60   # small themes whole
     assert counts[0] == counts[2] == sample.cap                                     # big ones capped alike
-    again = stage.ThemeSample(assignments, budget=300, seed=3)
+    again = themed_units.ThemeSample(assignments, budget=300, seed=3)
     assert np.array_equal(sample.positions, again.positions)
     union = sample.positions[np.isin(assignments[sample.positions], [0, 2])]
     assert set(sample.within(union)) <= set(union) and len(sample.within(union)) == sample.cap
-    everything = stage.ThemeSample(assignments, budget=len(assignments), seed=3)
+    everything = themed_units.ThemeSample(assignments, budget=len(assignments), seed=3)
     assert np.array_equal(everything.positions, np.arange(len(assignments)))
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from commentminer.errors import CommentminerError
 from commentminer.store.vectors import vector_matrix
-from commentminer.themes import jit, stage
+from commentminer.themes import jit, stage, units as themed_units
 from commentminer.themes.bertopic_model import BertopicThemeModel, numbered_by_size
 from commentminer.themes.clustering import SampleSilhouette, cosine_knn
 from commentminer.themes.labels import describe_themes
@@ -212,13 +212,13 @@ def test_vector_matrix_reads_list_and_fixed_size_columns():
 def test_load_units_gives_the_stored_vectors_in_unit_order(ctx, store):
     texts, vecs, _ = blob_corpus(n_per_blob=5)
     units = write_corpus(store, texts, vecs)
-    loaded = stage.load_units(ctx, ["article", "comment"], "test-embedder", chunk_rows=4)
+    loaded = themed_units.load_units(ctx, ["article", "comment"], "test-embedder", chunk_rows=4)
     order = np.argsort(units.unit_id.to_numpy())
     assert loaded.unit_ids.tolist() == sorted(units.unit_id)
     # vectors are stored as float16 (issue 12) and held as float16: exactly the stored values
     assert loaded.vectors.dtype == np.float16 and np.array_equal(loaded.vectors, vecs[order].astype(np.float16))
-    assert [t for chunk in stage.iter_texts(ctx, ["article", "comment"], 4) for t in chunk] == [texts[i] for i in order]
-    assert stage.texts_at(ctx, ["article", "comment"], np.array([0, 5, 14]), 4) == [texts[order[i]] for i in (0, 5, 14)]
+    assert [t for chunk in themed_units.iter_texts(ctx, ["article", "comment"], 4) for t in chunk] == [texts[i] for i in order]
+    assert themed_units.texts_at(ctx, ["article", "comment"], np.array([0, 5, 14]), 4) == [texts[order[i]] for i in (0, 5, 14)]
 
 
 def test_stage_shows_its_steps_through_ctx_progress(ctx, store, monkeypatch):

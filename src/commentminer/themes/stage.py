@@ -16,23 +16,20 @@ of [themes] chunk_rows at a time (centroids from exact float64 sums over chunks,
 nearest-centroid assignment past the fit sample, guided similarity); texts are read only for the guided themes'
 word matches (streamed) and for a seeded per-theme sample of at most [themes] label_sample units that labels,
 keywords and summaries are computed from (every unit of a smaller corpus); quotes rank per-unit similarities and
-read the vectors of their few candidates; the counts are SQL over the written unit_themes.
+read the vectors of their few candidates; the counts are SQL over the written unit_themes. The units, their
+chunked reads and arithmetic and the per-theme sample are in units.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from .. import registry
 from ..context import StageContext
 from ..errors import CommentminerError
 from ..ids import sha256_text
-from ..store.vectors import FLOAT16, iter_vector_chunks, stack
+from ..store.vectors import stack
 from .base import OUTLIER_THEME
 from .clustering import far_from_theme
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
@@ -40,9 +37,11 @@ from .hierarchy import group_leaves, shared_phrases
 from .labels import describe_themes
 from .terms import regroup, term_statistics
 from .pos import SpacyTagger
-from .quotes import ranked_quotes, unit_priority
+from .quotes import ranked_quotes
 from .summary import pick_summary
 from .tracking import Known, change_log, match_ids
+from .units import (ThemeSample, Units, float32_rows, group_sums, iter_texts, load_units, members_of, normalised,
+                    own_cosine, texts_at)
 
 STAGE = "themes"
 
@@ -74,139 +73,6 @@ def embedding_model_id(ctx: StageContext, unit_kinds: list[str]) -> str:
             f"themes: embeddings of several models are stored ({listing}); pass the embed model_id to the themes stage"
         )
     return str(found.model_id.iloc[0])
-
-
-# An article unit overlapping a quote unit of the same article (quote units span one or more article sentences).
-COVERED_BY_QUOTE = (
-    "(u.kind = 'article' AND EXISTS (SELECT 1 FROM units q WHERE q.kind = 'quote' AND q.article_id = u.article_id "
-    "AND q.char_start < u.char_end AND u.char_start < q.char_end))"
-)
-
-
-def units_sql(unit_kinds: list[str], columns: str, joins: str = "") -> str:
-    """SELECT `columns` of the themed units (`u`; `joins` may add tables) in unit_id order. Its parameters: those
-    of `joins`, then `unit_kinds`.
-
-    When quoted voices are themed, an article sentence that a quote unit covers is left out: the quote unit
-    stands for it (with its speaker and place), so the sentence is not counted twice.
-    """
-    covered = COVERED_BY_QUOTE if "quote" in unit_kinds else "false"
-    return (f"SELECT {columns} FROM units u {joins} WHERE u.kind IN ({_placeholders(unit_kinds)}) "
-            f"AND NOT {covered} ORDER BY u.unit_id")
-
-
-@dataclass
-class Units:
-    """The themed units in unit_id order, as the stage holds them: no texts (read when needed, `iter_texts`), and
-    the vectors as stored (float16: 768 bytes a unit; float32 only a chunk at a time, `_blocks`)."""
-
-    unit_ids: np.ndarray   # (n,) str objects
-    vectors: np.ndarray    # (n, dim) float16
-    priority: np.ndarray   # (n,) quote priority tier (quotes.unit_priority)
-
-    def __len__(self) -> int:
-        return len(self.unit_ids)
-
-
-def load_units(ctx: StageContext, unit_kinds: list[str], model_id: str, chunk_rows: int = 25_000) -> Units:
-    """The units of `unit_kinds` (see `units_sql`) with their vectors for `model_id`, read `chunk_rows` at a time.
-
-    Raises CommentminerError when some units have no vector for `model_id` (themes on a subset would silently
-    undercount).
-    """
-    params = [model_id, *unit_kinds]
-    sql = units_sql(unit_kinds, "u.unit_id, u.kind, (c.name IS NOT NULL OR u.speaker IS NOT NULL) AS attributed, "
-                    "e.vector", "LEFT JOIN comments c ON c.comment_id = u.comment_id "
-                    "LEFT JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ?")
-    n = int(ctx.store.con.execute(f"SELECT count(*) FROM ({units_sql(unit_kinds, 'u.unit_id')})",
-                                  unit_kinds).fetchall()[0][0])
-    unit_ids, priority = np.empty(n, dtype=object), np.empty(n, dtype=np.int64)
-    vectors, start, missing = None, 0, 0
-    for frame, matrix, has in iter_vector_chunks(ctx.store, sql, params, chunk_rows=chunk_rows):
-        stop = start + len(frame)
-        unit_ids[start:stop] = frame.unit_id.to_numpy()
-        priority[start:stop] = unit_priority(frame.kind.tolist(), frame.attributed.tolist())
-        missing += int(np.sum(~has))
-        if not missing:
-            if vectors is None:
-                vectors = np.empty((n, matrix.shape[1]), FLOAT16)
-            vectors[start:stop] = matrix   # float16 values read as float32: stored back exactly
-        start = stop
-    if missing:
-        raise CommentminerError(
-            f"themes: {missing} of {n} units have no embedding for model '{model_id}'; run the embed stage first"
-        )
-    return Units(unit_ids, vectors if vectors is not None else np.zeros((0, 0), FLOAT16), priority)
-
-
-def iter_texts(ctx: StageContext, unit_kinds: list[str], chunk_rows: int) -> Iterator[list[str]]:
-    """The themed units' texts in `load_units`' order, at most `chunk_rows` at a time."""
-    result = ctx.store.con.cursor().sql(units_sql(unit_kinds, "u.text"), params=list(unit_kinds))
-    for batch in result.to_arrow_reader(chunk_rows):
-        if len(batch):
-            yield batch.column(0).to_pylist()
-
-
-def texts_at(ctx: StageContext, unit_kinds: list[str], positions: np.ndarray, chunk_rows: int) -> list[str]:
-    """The texts of the units at sorted `positions` (indices into `load_units`' order), read in chunks: only
-    these are kept."""
-    out: list[str] = []
-    start = 0
-    for texts in iter_texts(ctx, unit_kinds, chunk_rows):
-        lo, hi = np.searchsorted(positions, [start, start + len(texts)])
-        out += [texts[i - start] for i in positions[lo:hi]]
-        start += len(texts)
-    return out
-
-
-def _float32(block: np.ndarray) -> np.ndarray:
-    """Stored (float16) vectors as float32: every conversion goes through here, a chunk or a sample at a time."""
-    return np.asarray(block, dtype=np.float32)
-
-
-def _blocks(vectors: np.ndarray, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(start, float32 rows start..start + chunk_rows) over `vectors`."""
-    for start in range(0, len(vectors), chunk_rows):
-        yield start, _float32(vectors[start : start + chunk_rows])
-
-
-def group_sums(vectors: np.ndarray, labels: np.ndarray, k: int, chunk_rows: int) -> np.ndarray:
-    """(k, dim) float64 sum of the vectors of each label 0..k-1 (other labels left out), over chunks.
-
-    Exact whatever the chunking: float16 values are multiples of 2^-24 of magnitude at most 1, so float64 holds
-    any sum of fewer than 2^29 of them without rounding.
-    """
-    sums = np.zeros((k, vectors.shape[1] if vectors.ndim == 2 else 0))
-    for start, block in _blocks(vectors, chunk_rows):
-        lab = labels[start : start + len(block)]
-        keep = np.flatnonzero((lab >= 0) & (lab < k))
-        if len(keep):
-            member = sparse.csr_matrix((np.ones(len(keep)), (lab[keep], keep)), shape=(k, len(block)))
-            sums += member @ block.astype(np.float64)
-    return sums
-
-
-def _members(labels: np.ndarray, k: int) -> list[np.ndarray]:
-    """Sorted positions of each label 0..k-1 (one sort, not k passes over every unit)."""
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(k + 1))
-    return [order[bounds[t] : bounds[t + 1]] for t in range(k)]
-
-
-def _normalised(sums: np.ndarray) -> np.ndarray:
-    """Rows of `sums` scaled to unit length (quotes.centroid of each group); zero rows stay zero."""
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
-
-
-def own_cosine(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, chunk_rows: int) -> np.ndarray:
-    """Cosine of each unit to row `labels[i]` of `centroids` (nan where the label is negative), over chunks."""
-    out = np.full(len(vectors), np.nan)
-    for start, block in _blocks(vectors, chunk_rows):
-        lab = labels[start : start + len(block)]
-        ok = np.flatnonzero(lab >= 0)
-        out[start + ok] = np.einsum("ij,ij->i", block[ok].astype(np.float64), centroids[lab[ok]])
-    return out
 
 
 # The stage's steps, shown as one progress bar (ctx.progress) when [run] progress is on.
@@ -280,7 +146,7 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
         start = 0
         for texts in iter_texts(ctx, kinds, chunk):
             stop = start + len(texts)
-            sims = guided_similarity(_float32(vectors[start:stop]), seed_vecs, cfg.guided_top_k,
+            sims = guided_similarity(float32_rows(vectors[start:stop]), seed_vecs, cfg.guided_top_k,
                                      lexical_matches(texts, guided), cfg.guided_lexical_bonus)
             g_assign, g_score = assign_guided(sims, cfg.guided_threshold)
             taken = np.flatnonzero(g_assign >= 0)
@@ -300,8 +166,8 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
     local[rest[found]] = offset + np.searchsorted(discovered_ids, fitted[found])
     # 3. units that fit no discovered theme go to "other" (never forced)
     theme_of = np.where(local >= offset, local - offset, -1)
-    cos = own_cosine(vectors, theme_of, _normalised(group_sums(vectors, theme_of, len(discovered_ids), chunk)), chunk)
-    for members in _members(theme_of, len(discovered_ids)):
+    cos = own_cosine(vectors, theme_of, normalised(group_sums(vectors, theme_of, len(discovered_ids), chunk)), chunk)
+    for members in members_of(theme_of, len(discovered_ids)):
         similarity[members] = cos[members]
         local[members[far_from_theme(cos[members], cfg.other_threshold, cfg.other_spread)]] = OUTLIER_THEME
     sizes = np.bincount(local + 1, minlength=len(keys) + 1)       # [0] = "other"
@@ -310,7 +176,7 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
     steps.next()
     known = load_registry(ctx)
     sums = group_sums(vectors, local + 1, len(keys) + 1, chunk)   # exact per-theme sums, "other" first
-    cents = _normalised(sums)
+    cents = normalised(sums)
     first = np.full(len(keys) + 1, n)
     np.minimum.at(first, local + 1, np.arange(n))               # first unit (lowest unit_id) of each theme
     order = sorted(range(len(present)), key=lambda j: (keys[present[j]][0] != "guided", keys[present[j]][1]
@@ -345,7 +211,7 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
                                 stats=stats, forms_cache=forms)
     steps.next()
     quote_cos = own_cosine(vectors, local + 1, cents, chunk)     # each unit's cosine to its final theme centroid
-    quotes = ranked_quotes(lambda i: _float32(vectors[i]), assignments, quote_cos, cfg.n_quotes, units.priority,
+    quotes = ranked_quotes(lambda i: float32_rows(vectors[i]), assignments, quote_cos, cfg.n_quotes, units.priority,
                            skip=(OUTLIER_THEME,))
     write_unit_themes(ctx, units, assignments, similarity, quotes, chunk)
     themes = to_rows(ctx, units, assignments, described, info, sample, texts, sum_of, cfg)
@@ -397,63 +263,23 @@ def discover(ctx: StageContext, model, units: Units, rest: np.ndarray, chunk_row
     n = len(rest)
     if not hasattr(model, "cluster"):  # a backend that fits on texts too: it gets every text and vector of rest
         fit = model.fit(texts_at(ctx, list(ctx.config.themes.unit_kinds), rest, chunk_rows),
-                        _float32(units.vectors[rest]))
+                        float32_rows(units.vectors[rest]))
         return np.asarray(fit.assignments, np.int64), fit.strategy
     clusterer = model.cluster_model(n)[0] if hasattr(model, "cluster_model") and n >= MIN_UNITS_TO_CLUSTER else None
     if not isinstance(clusterer, SelectedKClusterer) or n <= clusterer.fit_sample:
         dim = units.vectors.shape[1] if units.vectors.ndim == 2 else 0
-        fit = model.cluster(_float32(units.vectors[rest]) if n else np.zeros((0, dim), np.float32),
+        fit = model.cluster(float32_rows(units.vectors[rest]) if n else np.zeros((0, dim), np.float32),
                             progress=ctx.progress)
         return np.asarray(fit.assignments, np.int64), fit.strategy
     sample = clusterer.sample_indices(n)
     clusterer.progress = ctx.progress
-    clusterer.fit(_float32(units.vectors[rest[sample]]), n_units=n)   # the k range of all n units
+    clusterer.fit(float32_rows(units.vectors[rest[sample]]), n_units=n)   # the k range of all n units
     labels = np.empty(n, dtype=np.int64)
     for start in range(0, n, chunk_rows):
         labels[start : start + chunk_rows] = nearest_centroid(
-            _float32(units.vectors[rest[start : start + chunk_rows]]), clusterer.cluster_centers_)
+            float32_rows(units.vectors[rest[start : start + chunk_rows]]), clusterer.cluster_centers_)
     labels[sample] = clusterer.labels_
     return numbered_by_size(labels), clusterer.describe(n)[0]
-
-
-class ThemeSample:
-    """A seeded sample of each theme's units for labels and summaries, `budget` units in all.
-
-    Every theme gets up to the same number of units (`cap`: the largest that keeps the total within `budget`;
-    a smaller theme counts whole), the ones with the lowest seeded random key. With at most `budget` units, every
-    unit is in it. `within(members)` takes the same rule to a union of themes (a parent): its units are all in
-    the sample, since a unit among the `cap` lowest keys of the union is among the `cap` lowest of its own theme.
-    """
-
-    def __init__(self, assignments: np.ndarray, budget: int, seed: int):
-        n = len(assignments)
-        self.key = np.random.default_rng(seed).random(n) if n > budget else None
-        if self.key is None:
-            self.cap, self.positions = n, np.arange(n)
-            return
-        themes, inverse, sizes = np.unique(assignments, return_inverse=True, return_counts=True)
-        self.cap = _water_level(sizes, budget)
-        order = np.lexsort((self.key, inverse))                    # by theme, then key
-        rank = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        self.positions = np.sort(order[rank < self.cap])
-
-    def within(self, members: np.ndarray) -> np.ndarray:
-        """Sorted sample of the units at `members` (sorted positions; all in this sample) by the same rule."""
-        if self.key is None or len(members) <= self.cap:
-            return members
-        return np.sort(members[np.argsort(self.key[members], kind="stable")[: self.cap]])
-
-
-def _water_level(sizes: np.ndarray, budget: int) -> int:
-    """The largest cap >= 1 with sum(min(sizes, cap)) <= budget (1 when even that exceeds it)."""
-    lo, hi = 1, int(sizes.max())
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if np.minimum(sizes, mid).sum() <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 def _unparented_share(themes: pd.DataFrame, assignments: np.ndarray) -> float | None:
@@ -603,7 +429,7 @@ def write_unit_themes(ctx: StageContext, units: Units, assignments: np.ndarray, 
 def _summary(units: Units, sampled: np.ndarray, sample: ThemeSample, texts: list[str], k: int) -> tuple[str | None, list]:
     """(summary text, its unit ids) of the theme whose sampled units are at `sampled` (pick_summary)."""
     where = np.searchsorted(sample.positions, sampled)          # into `texts`
-    picked = pick_summary(_float32(units.vectors[sampled]), np.arange(len(sampled)), [texts[i] for i in where], k)
+    picked = pick_summary(float32_rows(units.vectors[sampled]), np.arange(len(sampled)), [texts[i] for i in where], k)
     return (" ".join(texts[where[i]] for i in picked) or None), [str(units.unit_ids[sampled[i]]) for i in picked]
 
 
@@ -625,7 +451,7 @@ def to_rows(ctx: StageContext, units: Units, assignments: np.ndarray, described:
             "run_id": ctx.run_id, "theme_id": int(theme_id), "label": label, "keywords": list(keywords),
             "kind": meta.get("kind", "other"), **counts[int(theme_id)], "name": meta.get("name"), "parent_id": None,
             "summary": summary, "summary_unit_ids": summary_ids,
-            "centroid": _normalised(sum_of[int(theme_id)][None, :])[0].astype(float).tolist(),
+            "centroid": normalised(sum_of[int(theme_id)][None, :])[0].astype(float).tolist(),
             "matched_similarity": meta.get("matched"),
         })
     return pd.DataFrame(rows)
@@ -648,7 +474,7 @@ def parent_rows(
     if not groups:
         return pd.DataFrame()
     children = [[leaf_ids[i] for i in g] for g in groups]
-    cents = _normalised(np.stack([sum(sum_of[c] for c in group) for group in children]))
+    cents = normalised(np.stack([sum(sum_of[c] for c in group) for group in children]))
     taken = [Known(t, "taken", None, "", np.zeros(0)) for t in leaf_ids]  # this run's new leaf ids are in use
     ids, matched = match_ids(cents, ["parent"] * len(children), [None] * len(children), [*known, *taken],
                              cfg.match_threshold)
