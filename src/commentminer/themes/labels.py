@@ -253,9 +253,9 @@ def select_labels(
     still occurs in a member unit and is still among the theme's FIXED_TOP best-scored phrases (a theme that
     matched an earlier one but has since changed, e.g. a re-fit with other leaves, is named afresh: SFU C3 kept
     "Black Lives Matter" for a theme now about women and religion). The other themes choose in order of their
-    best score, so the clearest theme gets its first choice; a phrase equal to, inside, or containing an already chosen label is not reused. A
-    theme with no eligible phrase falls back to its best phrase in any member unit; with none at all it gets
-    "theme N".
+    best score, so the clearest theme gets its first choice; a phrase equal to, inside, or containing an already
+    chosen label is not reused. A theme with no eligible phrase falls back to its best phrase in any member unit;
+    with none at all it gets "theme N".
     """
     skip_set = set(skip)
     index = _vocab_index(stats)
