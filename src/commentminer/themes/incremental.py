@@ -57,12 +57,10 @@ def fit_key(cfg, guided: list, model_id: str) -> str:
 
 
 def themed_units_sql(kinds: list[str]) -> str:
-    """SELECT unit_id, text_hash of the units the themes stage themes (as `units.units_sql` picks them)."""
-    from .units import COVERED_BY_QUOTE
+    """SELECT unit_id, text_hash of the units the themes stage themes (`units.units_sql`, unsorted: a subquery)."""
+    from .units import units_sql
 
-    covered = COVERED_BY_QUOTE if "quote" in kinds else "false"
-    return (f"SELECT u.unit_id, u.text_hash FROM units u WHERE u.kind IN ({', '.join('?' for _ in kinds)}) "
-            f"AND NOT {covered}")
+    return units_sql(kinds, "u.unit_id, u.text_hash", ordered=False)
 
 
 def latest_fit(ctx: StageContext) -> dict | None:

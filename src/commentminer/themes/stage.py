@@ -41,7 +41,7 @@ from .quotes import ranked_quotes
 from .summary import pick_summary
 from .tracking import Known, change_log, match_ids
 from .units import (ThemeSample, Units, float32_rows, group_sums, iter_texts, load_units, members_of, normalised,
-                    own_cosine, texts_at)
+                    own_cosine, placeholders, texts_at)
 
 STAGE = "themes"
 
@@ -54,7 +54,7 @@ def embedding_model_id(ctx: StageContext, unit_kinds: list[str]) -> str:
     found = ctx.store.query(
         "SELECT e.model_id, count(DISTINCT u.unit_id) AS n FROM units u "
         "JOIN embeddings e ON e.text_hash = u.text_hash "
-        f"WHERE u.kind IN ({_placeholders(unit_kinds)}) GROUP BY e.model_id ORDER BY e.model_id",
+        f"WHERE u.kind IN ({placeholders(unit_kinds)}) GROUP BY e.model_id ORDER BY e.model_id",
         list(unit_kinds),
     )
     if found.empty:
@@ -110,7 +110,7 @@ def run(ctx: StageContext, model_id: str | None = None) -> dict:
     cfg = ctx.config.themes
     kinds = list(cfg.unit_kinds)
     guided = load_guided(ctx.config.path("themes.guided_path") if cfg.guided_path else "")
-    n_units = ctx.store.count("units", f"kind IN ({_placeholders(kinds)})", kinds)
+    n_units = ctx.store.count("units", f"kind IN ({placeholders(kinds)})", kinds)
     _clear_run(ctx)
     if n_units == 0:  # nothing to theme is not an error (e.g. an empty ingest); still clear stale rows
         return {"units": 0, "themes": 0, "outlier_share": 0.0, "strategy": "empty"}
@@ -307,7 +307,7 @@ def seed_vectors(ctx: StageContext, guided: list, model_id: str) -> list[np.ndar
     texts = sorted({s for g in guided for s in g.seeds})
     hashes = {t: sha256_text(t) for t in texts}
     cached = ctx.store.query(
-        f"SELECT text_hash, vector FROM embeddings WHERE model_id = ? AND text_hash IN ({_placeholders(texts)})",
+        f"SELECT text_hash, vector FROM embeddings WHERE model_id = ? AND text_hash IN ({placeholders(texts)})",
         [model_id, *hashes.values()],
     )
     found = dict(zip(cached.text_hash, stack(cached.vector)))
@@ -506,6 +506,3 @@ def parent_rows(
         })
     return pd.DataFrame(rows)
 
-
-def _placeholders(values: list) -> str:
-    return ", ".join("?" for _ in values)

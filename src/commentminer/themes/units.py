@@ -20,7 +20,8 @@ from ..store.vectors import FLOAT16, iter_vector_chunks
 from .quotes import unit_priority
 
 
-def _placeholders(values: list) -> str:
+def placeholders(values: list) -> str:
+    """"?, ?, ..." for an SQL IN list of `values`."""
     return ", ".join("?" for _ in values)
 
 
@@ -31,16 +32,16 @@ COVERED_BY_QUOTE = (
 )
 
 
-def units_sql(unit_kinds: list[str], columns: str, joins: str = "") -> str:
-    """SELECT `columns` of the themed units (`u`; `joins` may add tables) in unit_id order. Its parameters: those
-    of `joins`, then `unit_kinds`.
+def units_sql(unit_kinds: list[str], columns: str, joins: str = "", ordered: bool = True) -> str:
+    """SELECT `columns` of the themed units (`u`; `joins` may add tables), in unit_id order unless `ordered` is
+    false (a subquery needs no sort). Its parameters: those of `joins`, then `unit_kinds`.
 
     When quoted voices are themed, an article sentence that a quote unit covers is left out: the quote unit
     stands for it (with its speaker and place), so the sentence is not counted twice.
     """
     covered = COVERED_BY_QUOTE if "quote" in unit_kinds else "false"
-    return (f"SELECT {columns} FROM units u {joins} WHERE u.kind IN ({_placeholders(unit_kinds)}) "
-            f"AND NOT {covered} ORDER BY u.unit_id")
+    return (f"SELECT {columns} FROM units u {joins} WHERE u.kind IN ({placeholders(unit_kinds)}) "
+            f"AND NOT {covered}" + (" ORDER BY u.unit_id" if ordered else ""))
 
 
 @dataclass
