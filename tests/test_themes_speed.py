@@ -43,6 +43,19 @@ def test_cosine_knn_is_exact_with_each_point_first():
     assert small.shape == (4, 4) and sorted(small[2].tolist()) == [0, 1, 2, 3] and small[2, 0] == 2
 
 
+@pytest.mark.parametrize("shape, m", [((40, 1000), 14), ((40, 130), 5), ((6, 64), 64), ((30, 700), 1)])
+def test_top_columns_equals_a_full_stable_sort_with_ties(shape, m):
+    """The thresholded top-m (chunk maxima bound the candidates) gives exactly what sorting every row gives, ties
+    to the lower column, whether the bound path (more than m chunks) or the whole-row sort runs."""
+    from commentminer.themes.clustering import top_columns
+
+    sims = np.random.default_rng(m).normal(size=shape).astype(np.float32)
+    sims[:, ::7] = sims[:, :1]                                     # many ties, some at the boundary
+    sims[0] = 0.0                                                  # a row of equal values
+    expected = np.argsort(-sims, axis=1, kind="stable")[:, :m]
+    assert np.array_equal(top_columns(sims, m), expected)
+
+
 @pytest.mark.parametrize("k", [2, 7, 30])
 def test_sample_silhouette_equals_scikit_learn(k):
     from sklearn.metrics import silhouette_score
