@@ -250,3 +250,29 @@ def test_far_from_theme_needs_both_the_fixed_cut_and_the_theme_spread():
     tight = np.array([0.90, 0.91, 0.92, 0.90, 0.91, 0.40])
     assert not far_from_theme(tight, 0.35, 1.5).any()                     # far for the theme, above the cut
     assert far_from_theme(np.array([0.2]), 0.35, 1.5).tolist() == [True]  # one member: the cut alone
+
+
+def test_flat_level_takes_finer_leaves_only_when_the_peak_is_no_peak():
+    from commentminer.themes.ksearch import flat_level
+
+    def curve(sils):
+        return {k: (1000.0 / k, s) for k, s in sils.items()}
+
+    # SFU C3 12k (UMAP silhouettes): 12 is the rank-sum peak, yet 80 and 220 separate almost as well
+    c3 = curve({2: 0.280, 12: 0.375, 21: 0.350, 41: 0.355, 80: 0.366, 112: 0.349, 220: 0.365})
+    assert flat_level(c3, 12) == 80                               # the best-separated k >= 3 x 12; ties to smaller
+    assert flat_level(curve({12: 0.375, 21: 0.370, 30: 0.300}), 12) is None    # 21 < 3 x 12: not finer enough
+    # StackOverflow: a real peak (the best k >= 60 keeps 0.59 of its silhouette)
+    so = curve({2: 0.309, 15: 0.645, 20: 0.620, 57: 0.368, 80: 0.360, 142: 0.366})
+    assert flat_level(so, 20) is None
+
+
+def test_search_levels_takes_finer_leaves_on_structureless_data_and_keeps_real_clusters():
+    from commentminer.themes.ksearch import FLAT_FACTOR, search_levels
+
+    noise = np.random.default_rng(0).normal(size=(1500, 8)).astype(np.float32)
+    found = search_levels(noise, 2, 38, seed=3)
+    assert found.k >= FLAT_FACTOR * found.coarse_k and found.k in found.scores
+    assert len(np.unique(found.labels)) == found.k
+    X, truth = sphere_blobs(9, 30, dim=32, spread=0.02)
+    assert search_levels(X, 2, len(X) // 5, seed=3).k == 9       # a real peak is kept
