@@ -280,6 +280,57 @@ def test_a_name_of_several_words_joined_by_and_is_a_phrase_label():
     assert label == "savings"                      # not a name: "and" does not join a label phrase
 
 
+_ELSEWHERE = [f"carbon pricing {w}" for w in ("works", "fails", "again", "now", "here", "there", "today", "still")]
+
+
+def _name_tagger(names: set[str]):
+    """Tags the words in `names` PROPN and everything else NOUN (texts are lower-case, so only the tags say name)."""
+    return lambda batch: [[(w.strip(".,"), "PROPN" if w.strip(".,") in names else "NOUN") for w in t.lower().split()]
+                          for t in batch]
+
+
+def test_a_one_word_name_is_written_in_full_when_the_members_mostly_mean_one_person():
+    """"Rob Ford", not "Ford", when the theme's full forms of the name are mostly that one; with two full forms
+    as common as each other the word stays alone."""
+    tagger = _name_tagger({"rob", "doug", "ford"})
+    mayor = ([f"{t} rob ford, {w}." for t, w in zip(("mayor", "so", "then", "yes"), ("spoke", "voted", "lost", "won"))]
+             + ["then doug ford, spoke."] + [f"so ford, {w}." for w in ("cut", "raised", "froze", "hid", "sold", "spun")])
+    assignments = np.array([0] * len(mayor) + [1] * len(_ELSEWHERE))
+    assert describe_themes(mayor + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)[0][0] == "rob ford"
+    brothers = [f"{t} {n} ford, {w}." for n in ("rob", "doug") for t, w in zip(("mayor", "so", "then"),
+                                                                          ("spoke", "voted", "lost"))] + mayor[5:]
+    assignments = np.array([0] * len(brothers) + [1] * len(_ELSEWHERE))
+    assert describe_themes(brothers + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)[0][0] == "ford"
+
+
+def test_a_first_name_does_not_label_a_theme():
+    from commentminer.themes.phrases import first_names
+    from commentminer.themes.terms import term_statistics
+
+    tagger = _name_tagger({"tom", "flanagan", "mulcair", "hanks"})
+    people = [f"{t} tom {s}, {w}." for s in ("flanagan", "mulcair", "hanks") for t, w in (("so", "wrote"), ("then", "spoke"))
+              ] + ["and tom, ran.", "the pundits wrote columns", "the pundits spoke again", "pundits again"]
+    assignments = np.array([0] * len(people) + [1] * len(_ELSEWHERE))
+    described = describe_themes(people + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)
+    assert described[0][0] not in ("tom", "theme 0")
+    stats = term_statistics(people + _ELSEWHERE, assignments, (1, 3))
+    stats.proper = np.array([str(p) in {"tom", "flanagan", "mulcair", "hanks"} for p in stats.vocab])
+    tom, flanagan = (list(stats.vocab).index(w) for w in ("tom", "flanagan"))
+    assert first_names(stats, 0)[tom] and not first_names(stats, 0)[flanagan]    # 6 of Tom's 7 units open a name
+    stats = term_statistics(people[5:] + _ELSEWHERE, assignments[5:], (1, 3))    # now 1 of Tom's 2 units
+    stats.proper = np.array([str(p) in {"tom", "hanks"} for p in stats.vocab])
+    assert not first_names(stats, 0)[list(stats.vocab).index("tom")]
+
+
+def test_a_parent_is_not_named_by_a_part_of_a_childs_label():
+    texts = ["I met Justin Trudeau today", "so Justin Trudeau spoke", "and Justin Trudeau lost", "then Trudeau again",
+             "the budget vote", "a budget today"] + _ELSEWHERE
+    assignments = np.array([0] * 6 + [1] * len(_ELSEWHERE))
+    assert "trudeau" in describe_themes(texts, assignments, label_max_df=0.9)[0][0].lower()
+    barred = describe_themes(texts, assignments, label_max_df=0.9, avoid_labels={0: ["Justin Trudeau"]})
+    assert "trudeau" not in barred[0][0].lower()
+
+
 def test_spacy_tagger_tags_verbs_and_nouns():
     from commentminer.themes.pos import SpacyTagger
 

@@ -30,8 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .phrases import NOUN_LIKE as _NOUN_LIKE
-from .phrases import Tagger, generic_mask, pos_flags, prefer_phrase
-from .terms import STOP_WORDS, PhraseAnalyzer, TermStats, term_statistics
+from .phrases import Tagger, first_names, generic_mask, pos_flags, prefer_phrase
+from .terms import STOP_WORDS, PhraseAnalyzer, TermStats, term_statistics, vocab_index
 from .wordforms import phrase_forms
 
 # A phrase has to keep this share of a shorter phrase's support in the theme to replace it as the label:
@@ -89,17 +89,10 @@ def seed_mask(stats: TermStats, seeds: Sequence[str]) -> np.ndarray:
         wanted.add(" ".join(words))
         # every run of 2+ consecutive words: exactly the multi-word phrases found inside the seed at word edges
         wanted.update(" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1))
-    index = _vocab_index(stats)
+    index = vocab_index(stats)
     mask = np.zeros(len(stats.vocab), dtype=bool)
     mask[[index[p] for p in wanted if p in index]] = True
     return mask
-
-
-def _vocab_index(stats: TermStats) -> dict[str, int]:
-    """phrase -> its column, built once per TermStats."""
-    if "index" not in stats.memo:
-        stats.memo["index"] = {str(p): i for i, p in enumerate(stats.vocab)}
-    return stats.memo["index"]
 
 
 def phrase_scores(stats: TermStats, seed_phrases: dict[int, Sequence[str]] | None = None,
@@ -246,8 +239,10 @@ def select_labels(
     `allowed` (theme id -> (V,) bool mask) limits a theme's labels to those phrases when any of them is a
     candidate (a parent theme: the phrases several of its children use, `hierarchy.shared_phrases`).
 
-    `avoid` (theme id -> phrases) bars a theme from those labels: a parent theme is not named after one of its
-    own children ("PM" over "PM", "consortia"), since the tree would then say nothing new.
+    `avoid` (theme id -> phrases) bars a theme from those labels and from phrases inside or around them: a parent
+    theme is not named after one of its own children ("PM" over "PM", "consortia"; "Trudeau" over "Justin
+    Trudeau"), since the tree would then say nothing new. First names ("Tom", "Doug": `phrases.first_names`)
+    never label a theme.
 
     `fixed` labels (theme id -> phrase, e.g. kept from the previous run) are used as they are when the phrase
     still occurs in a member unit and is still among the theme's FIXED_TOP best-scored phrases (a theme that
@@ -258,12 +253,12 @@ def select_labels(
     with none at all it gets "theme N".
     """
     skip_set = set(skip)
-    index = _vocab_index(stats)
+    index = vocab_index(stats)
     barred = {t: {p.lower() for p in phrases} for t, phrases in (avoid or {}).items()}
     chosen: dict[int, str] = {}
     for theme, label in (fixed or {}).items():
         label = label.lower()  # stored as displayed ("CCG boards"); phrases are counted lower-cased
-        if label in barred.get(theme, ()):
+        if _barred(label, barred.get(theme, ())):
             continue
         if theme in stats.theme_ids and theme not in skip_set and label in index:
             row = stats.theme_ids.index(theme)
@@ -292,14 +287,20 @@ def select_labels(
     order = sorted(rows, key=lambda r: (-(scores[r, ranked[r][0]] if ranked[r] else 0.0), stats.theme_ids[r]))
     for r in order:
         taken = list(chosen.values())
-        free = [c for c in ranked[r] if str(stats.vocab[c]) not in barred.get(stats.theme_ids[r], ())
-                and not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
+        first = first_names(stats, r)
+        free = [c for c in ranked[r] if not _barred(str(stats.vocab[c]), barred.get(stats.theme_ids[r], ()))
+                and not first[c] and not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
         label = None
         if free:
             best = _extend_phrase(stats, scores, r, prefer_phrase(stats, scores, r, free, common_words), free, common_words)
             label = str(stats.vocab[best])
         chosen[stats.theme_ids[r]] = label or f"theme {stats.theme_ids[r]}"
     return chosen
+
+
+def _barred(phrase: str, barred: Sequence[str] | set[str]) -> bool:
+    """Whether `phrase` is a barred phrase, inside one or around one."""
+    return any(phrase == b or _contains(b, phrase) or _contains(phrase, b) for b in barred)
 
 
 def _still_describes(stats: TermStats, scores: np.ndarray, row: int, col: int) -> bool:

@@ -14,7 +14,8 @@ single word and the phrases:
 - `prefer_phrase`: the top candidate when it is already a phrase; otherwise a noun phrase of the theme that keeps
   PHRASE_MIN_SCORE of the word's score and PHRASE_MIN_SUPPORT of its member units wins over the word, unless the
   word is a proper name that covers at least NAME_COVER of the theme's units ("Harper" over "prime minister"
-  when most sentences say Harper).
+  when most sentences say Harper). A proper name is written in full when the theme's members mostly write it
+  one way (`full_name`: "Rob Ford", not "Ford", in a theme where "Doug Ford" is rare).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from itertools import islice
 
 import numpy as np
 
-from .terms import STOP_WORDS, TermStats
+from .terms import STOP_WORDS, TermStats, vocab_index
 from .wordforms import LETTER as _LETTER
 
 # Words that say nothing about what a comment is about: meta-talk about the article and the thread, opinion
@@ -57,6 +58,14 @@ PHRASE_MIN_SCORE = 0.3
 PHRASE_MIN_SUPPORT = 0.15
 # A proper name labels a theme alone when it occurs in at least this share of the theme's units.
 NAME_COVER = 0.3
+# A one-word name is shown as a longer name containing it ("Kathleen Wynne" for "Wynne") when that name is in at
+# least FULL_NAME_SHARE of the word's member units and in FULL_NAME_LEAD times as many as any other such name
+# ("Justin Trudeau" 123 units, "Pierre Trudeau" 21, on SFU C3), so the full form is the one the members mean.
+FULL_NAME_SHARE = 0.1
+FULL_NAME_LEAD = 2.0
+# A proper name is a first name in a theme when at least this share of its member units write it before another
+# name ("Tom Flanagan", "Tom Mulcair", "Angry Tom" aside): it never labels the theme alone.
+FIRST_NAME_SHARE = 0.6
 # Part-of-speech check budget per theme: this many single words and this many phrases, each in this many sentences.
 POS_WORDS = 8
 POS_PHRASES = 12
@@ -91,7 +100,7 @@ def is_compact(stats: TermStats) -> np.ndarray:
     Proper names are the tagger's (`stats.proper`, set by `pos_flags`) or, without one, words only ever written
     Capitalised (`stats.names`); the mask is memoised, so it is computed after those are set."""
     if "compact" not in stats.memo:
-        index = {str(p): i for i, p in enumerate(stats.vocab)}
+        index = vocab_index(stats)
         proper = stats.names if stats.proper is None else stats.proper | stats.names
 
         def named(word: str) -> bool:
@@ -181,8 +190,12 @@ def prefer_phrase(stats: TermStats, scores: np.ndarray, row: int, free: list[int
         return best
     support = stats.support[row]
     proper = stats.proper if stats.proper is not None else stats.names
-    if (proper[best] or stats.names[best]) and support[best] >= NAME_COVER * stats.sizes[row]:
-        return best
+    if proper[best] or stats.names[best]:
+        full = full_name(stats, row, free, best)
+        if full is not None:
+            return full
+        if support[best] >= NAME_COVER * stats.sizes[row]:
+            return best
     loose = stats.loose if stats.loose is not None else np.zeros(len(stats.vocab), dtype=bool)
     compact = is_compact(stats)
     phrases = [c for c in free if compact[c] and not loose[c]
@@ -194,3 +207,51 @@ def prefer_phrase(stats: TermStats, scores: np.ndarray, row: int, free: list[int
     # a phrase with the top word in it reads as its precise form ("carbon tax" for "tax"): preferred on near-ties
     word = str(stats.vocab[best])
     return max(phrases, key=lambda c: (scores[row, c] * (1.5 if word in str(stats.vocab[c]).split() else 1.0), -c))
+
+
+def full_name(stats: TermStats, row: int, free: list[int], word: int) -> int | None:
+    """The name among `free` that writes the one-word name `word` in full in theme `row`, or None.
+
+    Candidates are names of several words (opening and closing on a proper name, `is_compact`) with `word` in
+    them; the most supported wins when it has FULL_NAME_SHARE of the word's units and FULL_NAME_LEAD times the
+    next one's ("Rob Ford" 75 units over "Ford Nation" 27; "Tom Mulcair" in 6% of "Mulcair"'s units is not
+    enough)."""
+    proper = stats.names if stats.proper is None else stats.proper | stats.names
+    index = vocab_index(stats)
+    text = str(stats.vocab[word])
+    compact = is_compact(stats)
+    support = stats.support[row]
+
+    def named(w: str) -> bool:
+        return w in index and bool(proper[index[w]])
+
+    names = [c for c in free if compact[c] and text in str(stats.vocab[c]).split()
+             and named(str(stats.vocab[c]).split()[0]) and named(str(stats.vocab[c]).split()[-1])]
+    if not names:
+        return None
+    names.sort(key=lambda c: (-support[c], c))
+    top = names[0]
+    runner_up = support[names[1]] if len(names) > 1 else 0.0
+    if support[top] >= FULL_NAME_SHARE * support[word] and support[top] >= FULL_NAME_LEAD * runner_up:
+        return top
+    return None
+
+
+def first_names(stats: TermStats, row: int) -> np.ndarray:
+    """(V,) bool: one-word proper names that theme `row`'s members mostly write as the first word of a two-word
+    name (FIRST_NAME_SHARE of the word's units, summed over the names it opens: "Tom", "Doug", "Stephen";
+    also "Supreme" of "Supreme Court"). Such a word alone names nobody in particular."""
+    if "first_name_pairs" not in stats.memo:
+        proper = stats.names if stats.proper is None else stats.proper | stats.names
+        index = vocab_index(stats)
+        opener, pair = [], []
+        for col, phrase in enumerate(stats.vocab):
+            words = str(phrase).split()
+            if len(words) == 2 and all(w in index and proper[index[w]] for w in words):
+                opener.append(index[words[0]])
+                pair.append(col)
+        stats.memo["first_name_pairs"] = (np.array(opener, dtype=np.int64), np.array(pair, dtype=np.int64))
+    opener, pair = stats.memo["first_name_pairs"]
+    support = stats.support[row]
+    opened = np.bincount(opener, weights=support[pair], minlength=len(stats.vocab))
+    return (opened > 0) & (opened >= FIRST_NAME_SHARE * support)

@@ -119,6 +119,13 @@ class TermStats:
         return " ".join(self.written.get(word, word) for word in phrase.split(" "))
 
 
+def vocab_index(stats: TermStats) -> dict[str, int]:
+    """phrase -> its column in `stats`, built once per TermStats (memoised)."""
+    if "index" not in stats.memo:
+        stats.memo["index"] = {str(p): i for i, p in enumerate(stats.vocab)}
+    return stats.memo["index"]
+
+
 def quoted_phrases(texts: Sequence[str], analyzer: PhraseAnalyzer) -> set[str]:
     """Phrases (1-4 words, stop words trimmed at the edges) that a writer set in quotation marks."""
     out: set[str] = set()
