@@ -329,6 +329,10 @@ def test_a_parent_is_not_named_by_a_part_of_a_childs_label():
     assert "trudeau" in describe_themes(texts, assignments, label_max_df=0.9)[0][0].lower()
     barred = describe_themes(texts, assignments, label_max_df=0.9, avoid_labels={0: ["Justin Trudeau"]})
     assert "trudeau" not in barred[0][0].lower()
+    # a label used elsewhere in the tree (a leaf under another parent) is barred exactly, for every theme
+    plain = describe_themes(texts, assignments, label_max_df=0.9)
+    elsewhere = describe_themes(texts, assignments, label_max_df=0.9, used_labels=[plain[1][0].upper()])
+    assert elsewhere[1][0] != plain[1][0] and elsewhere[0][0] == plain[0][0]
 
 
 def test_spacy_tagger_tags_verbs_and_nouns():
@@ -436,3 +440,29 @@ def test_real_minilm_embeddings_give_sensible_themes():
         assert np.bincount(fit.assignments[truth == g]).max() >= 4
     labels = {t.label for t in fit.themes}
     assert "lip service" in labels
+
+
+def test_part_of_speech_checks_tag_fewer_sentences_per_phrase_when_there_are_many_themes(monkeypatch):
+    """The tagging budget: 12 sentences per candidate for a few themes, down to 3 when themes x candidates x 12
+    would pass POS_BUDGET (spaCy's time grew with the leaf count: 14.6 s of a 36 s themes stage at 53 leaves)."""
+    from commentminer.themes import phrases
+    from commentminer.themes.labels import phrase_scores
+    from commentminer.themes.terms import term_statistics
+
+    assert phrases.pos_contexts(1) == phrases.POS_CONTEXTS
+    assert phrases.pos_contexts(10_000) == phrases.POS_MIN_CONTEXTS
+    assert all(phrases.pos_contexts(n) >= phrases.pos_contexts(n + 1) for n in range(1, 200))
+    n_themes = 40
+    texts = [f"topic{t} words{t} here again {i}" for t in range(n_themes) for i in range(12)]
+    assignments = np.repeat(np.arange(n_themes), 12)
+    stats = term_statistics(texts, assignments, (1, 3))
+
+    def asked_for() -> list[str]:
+        tag, asked = _fake_tagger(set())
+        phrases.pos_flags(stats, phrase_scores(stats), texts, assignments, tag)
+        return asked
+
+    bounded = asked_for()
+    assert len(bounded) == n_themes * phrases.POS_MIN_CONTEXTS == len(set(bounded))   # 3 sentences per theme
+    monkeypatch.setattr(phrases, "POS_BUDGET", 10**9)
+    assert len(asked_for()) == n_themes * 12                                         # no budget: all 12 each

@@ -260,7 +260,8 @@ def test_flat_level_takes_finer_leaves_only_when_the_peak_is_no_peak():
 
     # SFU C3 12k (UMAP silhouettes): 12 is the rank-sum peak, yet 80 and 220 separate almost as well
     c3 = curve({2: 0.280, 12: 0.375, 21: 0.350, 41: 0.355, 80: 0.366, 112: 0.349, 220: 0.365})
-    assert flat_level(c3, 12) == 80                               # the best-separated k >= 3 x 12; ties to smaller
+    assert flat_level(c3, 12) == 80                               # the smallest k >= 3 x 12 keeping 95%
+    assert flat_level({**c3, 57: (10.0, 0.358)}, 12) == 57        # smallest, not the best-separated (noise)
     assert flat_level(curve({12: 0.375, 21: 0.370, 30: 0.300}), 12) is None    # 21 < 3 x 12: not finer enough
     # StackOverflow: a real peak (the best k >= 60 keeps 0.59 of its silhouette)
     so = curve({2: 0.309, 15: 0.645, 20: 0.620, 57: 0.368, 80: 0.360, 142: 0.366})

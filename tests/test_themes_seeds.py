@@ -71,6 +71,8 @@ def test_guided_themes_find_sidelined_voting_rights_and_lip_service(tmp_path):
     for parent in parents.itertuples():
         children = themes[themes.parent_id == parent.theme_id]
         assert len(children) >= 2 and parent.label.lower() not in set(children.label.str.lower()), parent.label
+    named = themes[themes.kind != "other"].label.str.lower()
+    assert named.is_unique, named[named.duplicated()].tolist()     # no two nodes of the tree share a label
 
 
 def test_without_guided_themes_discovered_labels_still_name_two_of_three(tmp_path):

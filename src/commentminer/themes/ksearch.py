@@ -22,7 +22,7 @@ coarse-to-fine:
 
 5. No peak at all: on some corpora the rank-sum peak is only the least bad of many near-equal k (SFU news
    comments: the UMAP silhouette is 0.375 at k = 12 and 0.366 at 80). When a k at least FLAT_FACTOR times the
-   peak keeps FLAT_SHARE of its silhouette, the leaves are the best-separated such k (`flat_level`), refined as
+   peak keeps FLAT_SHARE of its silhouette, the leaves are the smallest such k (`flat_level`), refined as
    in step 2: SFU C3 12k gets 80 leaves under 15 parents instead of 12 under 4; the labelled sets, whose peaks
    are real, keep their k.
 
@@ -203,12 +203,13 @@ def flat_level(scores: dict[int, tuple[float, float]], coarse: int, factor: int 
     arbitrary as 80 and far coarser than an editor reads ("Harper" held most Trudeau sentences). On the labelled
     sets the peak is real: the best silhouette at k >= 3 x the peak is 0.59 (StackOverflow), 0.90 (Biomedical),
     0.88 (SearchSnippets) and 0.78 (AgNews) of the peak's (benchmarks/README.md). So when some tried k >= `factor`
-    x `coarse` keeps `share` of the peak's silhouette, the leaves are the best-separated of those k (ties to the
-    smaller); the parent level (hierarchy.py) is then what a reader takes in first.
+    x `coarse` keeps `share` of the peak's silhouette, the leaves are the smallest such k: on a flat curve the
+    best-separated one is noise (C3's fresh runs picked 80 and 170), and every extra leaf costs labelling time;
+    the parent level (hierarchy.py) is then what a reader takes in first.
     """
     floor = share * scores[coarse][1]
     finer = [k for k in scores if k >= factor * coarse and scores[k][1] >= floor]
-    return max(finer, key=lambda k: (scores[k][1], -k)) if finer else None
+    return min(finer) if finer else None
 
 
 def finer_peak(sil_x: dict[int, float], coarse: int, finer: int, gain: float = LEAF_GAIN,

@@ -233,8 +233,13 @@ def select_labels(
     stats: TermStats, scores: np.ndarray, label_max_df: float = 0.25, skip: Sequence[int] = (),
     fixed: dict[int, str] | None = None, seed_masks: dict[int, np.ndarray] | None = None,
     avoid: dict[int, Sequence[str]] | None = None, allowed: dict[int, np.ndarray] | None = None,
+    used: Sequence[str] = (),
 ) -> dict[int, str]:
     """One distinct phrase per theme (theme ids in `skip`, e.g. the outlier theme, get none).
+
+    `used` are labels taken elsewhere (the leaf labels, when naming parents): no theme gets one of them, so no
+    two nodes of the tree share a label (SFU C3 had a parent "Prime Minister" and, under another parent, a leaf
+    "Prime Minister").
 
     `allowed` (theme id -> (V,) bool mask) limits a theme's labels to those phrases when any of them is a
     candidate (a parent theme: the phrases several of its children use, `hierarchy.shared_phrases`).
@@ -255,10 +260,11 @@ def select_labels(
     skip_set = set(skip)
     index = vocab_index(stats)
     barred = {t: {p.lower() for p in phrases} for t, phrases in (avoid or {}).items()}
+    elsewhere = {p.lower() for p in used}
     chosen: dict[int, str] = {}
     for theme, label in (fixed or {}).items():
         label = label.lower()  # stored as displayed ("CCG boards"); phrases are counted lower-cased
-        if _barred(label, barred.get(theme, ())):
+        if _barred(label, barred.get(theme, ())) or label in elsewhere:
             continue
         if theme in stats.theme_ids and theme not in skip_set and label in index:
             row = stats.theme_ids.index(theme)
@@ -289,7 +295,7 @@ def select_labels(
         taken = list(chosen.values())
         first = first_names(stats, r)
         free = [c for c in ranked[r] if not _barred(str(stats.vocab[c]), barred.get(stats.theme_ids[r], ()))
-                and not first[c] and not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
+                and not first[c] and str(stats.vocab[c]) not in elsewhere and not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
         label = None
         if free:
             best = _extend_phrase(stats, scores, r, prefer_phrase(stats, scores, r, free, common_words), free, common_words)
@@ -387,6 +393,7 @@ def describe_themes(
     fixed_labels: dict[int, str] | None = None, skip: Sequence[int] = (), tagger: Tagger | None = None,
     avoid_labels: dict[int, Sequence[str]] | None = None, stats: TermStats | None = None,
     forms_cache: dict[str, str] | None = None, allowed_labels: dict[int, np.ndarray] | None = None,
+    used_labels: Sequence[str] = (),
 ) -> dict[int, tuple[str, list[str]]]:
     """theme id -> (label, keywords) for every theme in `assignments`. The outlier theme is labelled "other".
 
@@ -394,8 +401,8 @@ def describe_themes(
     Health", "lip service"; see `phrase_forms`).
 
     `seed_phrases` (theme id -> guided seed phrases) boost those phrases in that theme; `fixed_labels` keep
-    earlier labels that are still grounded, `avoid_labels` bars phrases per theme and `allowed_labels` limits
-    them (see `select_labels`);
+    earlier labels that are still grounded, `avoid_labels` bars phrases per theme, `allowed_labels` limits
+    them and `used_labels` bars labels taken elsewhere (see `select_labels`);
     themes in `skip` get keywords but no label (label ""). With a `tagger`, single words used mostly as verbs
     or adjectives label a theme only when nothing else is left (see `non_noun_words`).
 
@@ -416,7 +423,7 @@ def describe_themes(
                                                   if tagger is not None else (none, none.copy(), none.copy()))
     masks = {t: seed_mask(stats, s) for t, s in (seed_phrases or {}).items() if s and t in stats.theme_ids}
     labels = select_labels(stats, scores, label_max_df, skip=[outlier, *skip], fixed=fixed_labels, seed_masks=masks,
-                           avoid=avoid_labels, allowed=allowed_labels)
+                           avoid=avoid_labels, allowed=allowed_labels, used=used_labels)
     keywords = select_keywords(stats, scores, top_n, label_max_df, seed_masks=masks)
     shown_words = {t: keywords[t][:top_n] if t == outlier or t in set(skip)
                    else with_label(labels[t], keywords[t], top_n) for t in themes}

@@ -70,6 +70,11 @@ FIRST_NAME_SHARE = 0.6
 POS_WORDS = 8
 POS_PHRASES = 12
 POS_CONTEXTS = 12
+# ... but fewer sentences per candidate (down to POS_MIN_CONTEXTS) when themes x candidates x POS_CONTEXTS would
+# pass POS_BUDGET sentences: spaCy tags about 450 sentences/s here, and on SFU C3 12k (53 leaves) 12 sentences
+# per candidate cost 14.6 s of a 36 s themes stage while 4 gave the same labels but one ("vote" for "election").
+POS_BUDGET = 3000
+POS_MIN_CONTEXTS = 3
 # A word is noun-like / a proper noun when at least this share of its tagged occurrences are.
 POS_SHARE = 0.5
 NOUN_LIKE = frozenset({"NOUN", "PROPN", "NUM", "SYM", "X"})
@@ -134,18 +139,25 @@ def _phrase_tags(words: list[str], pos: list[str], phrase: list[str]) -> list[li
     return [pos[i : i + n] for i in range(len(words) - n + 1) if words[i : i + n] == phrase]
 
 
+def pos_contexts(n_themes: int) -> int:
+    """Member sentences tagged per candidate phrase for `n_themes` themes (see POS_BUDGET)."""
+    share = POS_BUDGET // max(1, n_themes * (POS_WORDS + POS_PHRASES))
+    return int(min(POS_CONTEXTS, max(POS_MIN_CONTEXTS, share)))
+
+
 def pos_flags(stats: TermStats, scores: np.ndarray, texts: Sequence[str], assignments: np.ndarray,
               tagger: Tagger) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(non_nouns, proper, loose): (V,) bool masks from tagging each theme's best candidates in context.
 
     Only each theme's POS_WORDS best single words and POS_PHRASES best phrases are checked, in at most
-    POS_CONTEXTS member sentences each, so the cost does not grow with the corpus. Unchecked phrases are False
-    in every mask.
+    `pos_contexts` member sentences each, so the cost does not grow with the corpus (and grows with the number
+    of themes only past POS_BUDGET). Unchecked phrases are False in every mask.
     """
     vocab = [str(p) for p in stats.vocab]
     multi = is_multi(stats)
     assignments = np.asarray(assignments)
     wanted: dict[int, list[int]] = {}            # vocab index -> member text indices to tag
+    contexts = pos_contexts(len(stats.theme_ids))
     for row, theme in enumerate(stats.theme_ids):
         members = np.flatnonzero(assignments == theme)
         for mask, budget in ((~multi, POS_WORDS), (multi, POS_PHRASES)):
@@ -154,7 +166,7 @@ def pos_flags(stats: TermStats, scores: np.ndarray, texts: Sequence[str], assign
             for col in cols:
                 pattern = r"\W+".join(re.escape(w) for w in vocab[col].split())
                 found = re.compile(rf"(?<!{_LETTER}){pattern}(?!{_LETTER})")
-                hits = islice((int(i) for i in members if found.search(str(texts[i]).lower())), POS_CONTEXTS)
+                hits = islice((int(i) for i in members if found.search(str(texts[i]).lower())), contexts)
                 wanted.setdefault(int(col), []).extend(hits)
     non_nouns = np.zeros(len(vocab), dtype=bool)
     proper = np.zeros(len(vocab), dtype=bool)

@@ -491,7 +491,8 @@ def parent_rows(
                                 cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented,
                                 tagger=tagger, avoid_labels=dict(zip(ids, child_labels)),
                                 stats=regroup(stats, parent_of) if stats is not None else None,
-                                forms_cache=forms_cache, allowed_labels=shared)
+                                forms_cache=forms_cache, allowed_labels=shared,
+                                used_labels=[str(x) for x in leaves.label if x])
     counts = theme_counts(ctx, parent_of)
     rows = []
     for pid, group, cent, sim in zip(ids, children, cents, matched):
