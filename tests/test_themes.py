@@ -294,7 +294,8 @@ def test_a_one_word_name_is_written_in_full_when_the_members_mostly_mean_one_per
     as common as each other the word stays alone."""
     tagger = _name_tagger({"rob", "doug", "ford"})
     mayor = ([f"{t} rob ford, {w}." for t, w in zip(("mayor", "so", "then", "yes"), ("spoke", "voted", "lost", "won"))]
-             + ["then doug ford, spoke."] + [f"so ford, {w}." for w in ("cut", "raised", "froze", "hid", "sold", "spun")])
+             + ["then doug ford, spoke."]
+             + [f"so ford, {w}." for w in ("cut", "raised", "froze", "hid", "sold", "spun")])
     assignments = np.array([0] * len(mayor) + [1] * len(_ELSEWHERE))
     assert describe_themes(mayor + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)[0][0] == "rob ford"
     brothers = [f"{t} {n} ford, {w}." for n in ("rob", "doug") for t, w in zip(("mayor", "so", "then"),
@@ -308,8 +309,9 @@ def test_a_first_name_does_not_label_a_theme():
     from commentminer.themes.terms import term_statistics
 
     tagger = _name_tagger({"tom", "flanagan", "mulcair", "hanks"})
-    people = [f"{t} tom {s}, {w}." for s in ("flanagan", "mulcair", "hanks") for t, w in (("so", "wrote"), ("then", "spoke"))
-              ] + ["and tom, ran.", "the pundits wrote columns", "the pundits spoke again", "pundits again"]
+    people = [f"{t} tom {s}, {w}." for s in ("flanagan", "mulcair", "hanks")
+              for t, w in (("so", "wrote"), ("then", "spoke"))]
+    people += ["and tom, ran.", "the pundits wrote columns", "the pundits spoke again", "pundits again"]
     assignments = np.array([0] * len(people) + [1] * len(_ELSEWHERE))
     described = describe_themes(people + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)
     assert described[0][0] not in ("tom", "theme 0")

@@ -139,7 +139,7 @@ def cosine_knn(X: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np
 
     Each row's own index comes first (distance 0), then its k - 1 most cosine-similar other rows, closest
     first (ties: lower index first); distances are 1 - cosine, as UMAP's "cosine" metric gives them. One matrix
-    product per block of `block` rows (BLAS) and a thresholded top-k (`top_columns`): about 0.5 s for 10,000 x 384
+    product per block of `block` rows (BLAS) and a thresholded top-k (`top_columns`): about 0.8 s for 10,000 x 384
     on 2 cores (1.6 s with a full argpartition per row), so no numba code
     runs and nothing is approximate, unlike UMAP's own NN-descent (pynndescent), whose kernels compile for
     about 30 s in every new process.

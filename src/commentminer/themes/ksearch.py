@@ -23,7 +23,7 @@ coarse-to-fine:
 5. No peak at all: on some corpora the rank-sum peak is only the least bad of many near-equal k (SFU news
    comments: the UMAP silhouette is 0.375 at k = 12 and 0.366 at 80). When a k at least FLAT_FACTOR times the
    peak keeps FLAT_SHARE of its silhouette, the leaves are the smallest such k (`flat_level`), refined as
-   in step 2: SFU C3 12k gets 80 leaves under 15 parents instead of 12 under 4; the labelled sets, whose peaks
+   in step 2: SFU C3 12k gets 53 leaves under 13 parents instead of 12 under 4; the labelled sets, whose peaks
    are real, keep their k.
 
 The range is k_min .. `k_ceiling(n)`: about sqrt(n) themes for n units (the classic rule of thumb for the

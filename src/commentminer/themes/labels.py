@@ -294,8 +294,10 @@ def select_labels(
     for r in order:
         taken = list(chosen.values())
         first = first_names(stats, r)
-        free = [c for c in ranked[r] if not _barred(str(stats.vocab[c]), barred.get(stats.theme_ids[r], ()))
-                and not first[c] and str(stats.vocab[c]) not in elsewhere and not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
+        own_bars = barred.get(stats.theme_ids[r], ())
+        free = [c for c in ranked[r] if not first[c] and str(stats.vocab[c]) not in elsewhere
+                and not _barred(str(stats.vocab[c]), own_bars)
+                and not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
         label = None
         if free:
             best = _extend_phrase(stats, scores, r, prefer_phrase(stats, scores, r, free, common_words), free, common_words)

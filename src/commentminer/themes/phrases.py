@@ -100,6 +100,12 @@ def is_multi(stats: TermStats) -> np.ndarray:
     return stats.memo["multi"]
 
 
+def proper_words(stats: TermStats) -> np.ndarray:
+    """(V,) bool: words that are proper names, by the tagger (`stats.proper`, set by `pos_flags`) or, without
+    one, by being only ever written Capitalised (`stats.names`)."""
+    return stats.names if stats.proper is None else stats.proper | stats.names
+
+
 def is_compact(stats: TermStats) -> np.ndarray:
     """(V,) bool: multi-word phrases shaped like a noun phrase: their inner stop words, if any, are PHRASE_JOINERS
     ("freedom of speech", "carbon tax"; not "savings and accounts", "harper to win"), or they are a name of
@@ -109,7 +115,7 @@ def is_compact(stats: TermStats) -> np.ndarray:
     Capitalised (`stats.names`); the mask is memoised, so it is computed after those are set."""
     if "compact" not in stats.memo:
         index = vocab_index(stats)
-        proper = stats.names if stats.proper is None else stats.proper | stats.names
+        proper = proper_words(stats)
 
         def named(word: str) -> bool:
             return word in index and bool(proper[index[word]])
@@ -231,7 +237,7 @@ def full_name(stats: TermStats, row: int, free: list[int], word: int) -> int | N
     them; the most supported wins when it has FULL_NAME_SHARE of the word's units and FULL_NAME_LEAD times the
     next one's ("Rob Ford" 75 units over "Ford Nation" 27; "Tom Mulcair" in 6% of "Mulcair"'s units is not
     enough)."""
-    proper = stats.names if stats.proper is None else stats.proper | stats.names
+    proper = proper_words(stats)
     index = vocab_index(stats)
     text = str(stats.vocab[word])
     compact = is_compact(stats)
@@ -257,7 +263,7 @@ def first_names(stats: TermStats, row: int) -> np.ndarray:
     name (FIRST_NAME_SHARE of the word's units, summed over the names it opens: "Tom", "Doug", "Stephen";
     also "Supreme" of "Supreme Court"). Such a word alone names nobody in particular."""
     if "first_name_pairs" not in stats.memo:
-        proper = stats.names if stats.proper is None else stats.proper | stats.names
+        proper = proper_words(stats)
         index = vocab_index(stats)
         opener, pair = [], []
         for col, phrase in enumerate(stats.vocab):
