@@ -49,6 +49,7 @@ GENERIC_WORDS = frozenset({
     "glad", "happy", "wish", "care", "stop", "start", "keep", "try", "trying", "talk", "talking", "writing",
     "write", "wrote", "written", "agree", "disagree", "certain", "different", "important", "interesting",
     "simple", "easy", "hard", "far", "sir", "madam", "dear", "hey", "hi", "haha", "ha", "etc", "thread",
+    "subject", "subjects", "topic", "topics",
     # verbs of any sentence (the stop list has "do" but not "does"; a C3 parent was named "does")
     "does", "did", "doing", "get", "gets", "got", "make", "makes", "made", "say", "says", "said", "know",
     "knows", "want", "wants", "need", "needs", "go", "goes", "going",
