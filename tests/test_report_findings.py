@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from commentminer.report.findings import MAX_FINDINGS, growth, key_findings, previous_run
+from commentminer.report.findings import MAX_FINDINGS, growth, key_findings, previous_run, redrawn
 from commentminer.schema import TABLES
 
 
@@ -80,6 +80,29 @@ def test_changes_since_the_previous_run(store):
     assert "New since the previous run: “brand new” (9 commenters)." in texts
     assert "Grew since the previous run: “grew” (20 → 35 commenters)." in texts
     assert "Shrank since the previous run: “shrank” (30 → 12 commenters)." in texts
+    assert redrawn(store, "new", themes) is None                           # 3 leaves then, 4 now: same level
+
+
+def test_themes_redrawn_at_another_level_are_not_compared_by_size(store):
+    """A re-fit that draws 12 themes as 40 keeps some ids (matched by centroid), but a matched theme then covers
+    a different share of the corpus: no grew/shrank claims, one sentence saying the themes were re-drawn."""
+    runs = pd.DataFrame([{c: None for c in TABLES["runs"].column_names} | {"run_id": r, "status": "ok",
+                          "started_at": t, "finished_at": t} for r, t in (("old", datetime(2026, 1, 1)),
+                                                                          ("new", datetime(2026, 1, 2)))])
+    store.upsert("runs", runs[TABLES["runs"].column_names])
+    old = [(t, 400) for t in range(12)] + [(99, 0)]
+    store.upsert("themes", pd.DataFrame([{c: None for c in TABLES["themes"].column_names}
+                                         | {"run_id": "old", "theme_id": t, "label": f"t{t}",
+                                            "kind": "parent" if t == 99 else "discovered", "n_commenters": n,
+                                            "n_units": n, "n_comments": n} for t, n in old])
+                 [TABLES["themes"].column_names])
+    themes = [_theme(t, f"t{t}", 100, 0, 0, 0) for t in range(40)]
+    assert redrawn(store, "new", themes) == (12, 40)
+    texts = [f["text"] for f in key_findings(themes, [], {"n_commenters": 4000}, 5,
+                                             *growth(store, "new", themes, 5), redrawn(store, "new", themes))]
+    assert "The themes were re-drawn since the previous run (12 themes then, 40 now), so their sizes are not " \
+           "compared with it." in texts
+    assert not any(t.startswith(("Shrank", "Grew", "New since")) for t in texts)
 
 
 def test_a_negative_best_theme_is_the_least_negative_not_the_most_positive():

@@ -7,7 +7,9 @@ log) plus the previous run's theme sizes. Every claim is one the evidence suppor
   not overlap ("below 7 of the 9 other themes"), and not claimed at all when it overlaps every one;
 - a regional difference only between regions that each have at least `min_commenters` distinct commenters and
   whose intervals do not overlap (else: "no region clearly differs");
-- what changed since the previous run: new themes, and themes that grew or shrank (see `growth`).
+- what changed since the previous run: new themes, and themes that grew or shrank (see `growth`); when the
+  themes were re-drawn at another level (`redrawn`: 12 themes before, 53 now), only that, since a theme that
+  kept its id then covers a different share of the corpus (SFU C3 read "Hillary Clinton shrank 7,622 -> 786").
 Texts are plain strings (the template escapes them); `href` is an in-page anchor.
 """
 
@@ -25,6 +27,8 @@ MAX_FINDINGS = 8
 # A theme "grew" / "shrank" when its distinct commenters changed by at least this share of its previous count
 # and by at least `min_commenters` commenters (small themes wobble between runs).
 GROWTH_SHARE = 0.25
+# Themes were re-drawn at another level when the number of leaf themes changed by at least this factor.
+REDRAWN_RATIO = 1.5
 
 
 def _q(title: Any) -> str:
@@ -53,17 +57,24 @@ def _pct(part: float, whole: float) -> str:
 
 
 def key_findings(themes: Sequence[dict], regions: Sequence[dict], overview: dict, min_commenters: int,
-                 growth: Sequence[dict] = (), new_themes: Sequence[dict] = ()) -> list[dict[str, str]]:
+                 growth: Sequence[dict] = (), new_themes: Sequence[dict] = (),
+                 redrawn_from: tuple[int, int] | None = None) -> list[dict[str, str]]:
     """[{"text", "href"}] in reading order, at most MAX_FINDINGS. `themes`: report theme rows (theme_id, title,
     kind, n_commenters, mean_score, mean_low, mean_high, too_few); `regions`: `region_sentiment` rows; `growth`:
-    rows of `growth` (grown / shrunk themes); `new_themes`: {theme_id, title, n_commenters} of new themes."""
+    rows of `growth` (grown / shrunk themes); `new_themes`: {theme_id, title, n_commenters} of new themes;
+    `redrawn_from`: (leaf themes before, now) when the themes were re-drawn (`redrawn`)."""
     found: list[dict[str, str]] = []
     leaves = [t for t in themes if t.get("kind") not in ("parent", "other")]
     found += _largest(leaves, _n(overview.get("n_commenters")))
     found += _overall(regions)
     found += _extremes(leaves, min_commenters)
     found += _regional(regions, min_commenters)
-    found += _changes(growth, new_themes)
+    if redrawn_from is not None:
+        before, now = redrawn_from
+        found.append({"text": f"The themes were re-drawn since the previous run ({before:,} themes then, {now:,} "
+                              "now), so their sizes are not compared with it.", "href": "#themes"})
+    else:
+        found += _changes(growth, new_themes)
     return found[:MAX_FINDINGS]
 
 
@@ -177,6 +188,23 @@ def previous_run(store: Store, run_id: str) -> str | None:
            AND finished_at < coalesce((SELECT finished_at FROM runs WHERE run_id = ?), now()::TIMESTAMP)
            ORDER BY finished_at DESC LIMIT 1""", [run_id, run_id])
     return None if frame.empty else str(frame.iloc[0, 0])
+
+
+def _leaf_count(themes: Sequence[dict]) -> int:
+    return sum(1 for t in themes if t.get("kind") not in ("parent", "other"))
+
+
+def redrawn(store: Store, run_id: str, themes: Sequence[dict]) -> tuple[int, int] | None:
+    """(leaf themes in the previous run, now) when their number changed by REDRAWN_RATIO or more (a re-fit at
+    another level, e.g. after an upgrade of the theme model), else None."""
+    previous = previous_run(store, run_id)
+    if previous is None:
+        return None
+    kinds = store.query("SELECT kind FROM themes WHERE run_id = ?", [previous])["kind"].tolist()
+    before, now = _leaf_count([{"kind": k} for k in kinds]), _leaf_count(themes)
+    if before and now and max(before, now) >= REDRAWN_RATIO * min(before, now):
+        return before, now
+    return None
 
 
 def growth(store: Store, run_id: str, themes: Sequence[dict], min_commenters: int) -> tuple[list[dict], list[dict]]:

@@ -20,7 +20,7 @@ from ..context import StageContext
 from ..errors import StoreError
 from .articles import article_views, theme_titles
 from .brief import brief_data, brief_tables, render_brief
-from .findings import growth, key_findings
+from .findings import growth, key_findings, redrawn
 from .exports import config_toml, manifest, write_csvs, write_parquets
 from .pseudonyms import Pseudonyms
 from .tables import with_comment_themes
@@ -89,7 +89,8 @@ def write_report(ctx: StageContext, out_dir: Path) -> dict[str, Path]:
     overview = records(agg.corpus_overview(store, resolver_id, include_truncated))[0]
     titled = [{**row, "title": row.get("name") or row["label"]} for row in records(hide("themes", themes))]
     grown, new_themes = growth(store, run_id, titled, acfg.min_commenters)
-    findings = key_findings(titled, records(regions), overview, acfg.min_commenters, grown, new_themes)
+    findings = key_findings(titled, records(regions), overview, acfg.min_commenters, grown, new_themes,
+                            redrawn(store, run_id, titled))
 
     brief_path = out_dir / "brief.md"
     brief = brief_data(store, run_id, sentiment_backend=sentiment_backend, resolver_id=resolver_id,
