@@ -107,28 +107,32 @@ def proper_words(stats: TermStats) -> np.ndarray:
     return stats.names if stats.proper is None else stats.proper | stats.names
 
 
-def is_compact(stats: TermStats) -> np.ndarray:
-    """(V,) bool: multi-word phrases shaped like a noun phrase: their inner stop words, if any, are PHRASE_JOINERS
-    ("freedom of speech", "carbon tax"; not "savings and accounts", "harper to win"), or they are a name of
-    several words, opening and closing on a proper name whatever joins them ("Globe and Mail").
-
-    Proper names are the tagger's (`stats.proper`, set by `pos_flags`) or, without one, words only ever written
-    Capitalised (`stats.names`); the mask is memoised, so it is computed after those are set."""
-    if "compact" not in stats.memo:
+def name_phrases(stats: TermStats) -> np.ndarray:
+    """(V,) bool: phrases of several words opening and closing on a proper name (`proper_words`) whatever joins
+    them ("Globe and Mail", "Rob Ford"). Memoised, so computed after the proper names are set (`pos_flags`)."""
+    if "name_phrases" not in stats.memo:
         index = vocab_index(stats)
         proper = proper_words(stats)
 
         def named(word: str) -> bool:
             return word in index and bool(proper[index[word]])
 
-        def compact(words: list[str]) -> bool:
-            if len(words) < 2:
-                return False
-            if all(w not in STOP_WORDS or w in PHRASE_JOINERS for w in words):
-                return True
-            return named(words[0]) and named(words[-1])
+        stats.memo["name_phrases"] = np.array(
+            [len(words) >= 2 and named(words[0]) and named(words[-1])
+             for words in (str(p).split() for p in stats.vocab)], dtype=bool)
+    return stats.memo["name_phrases"]
 
-        stats.memo["compact"] = np.array([compact(str(p).split()) for p in stats.vocab], dtype=bool)
+
+def is_compact(stats: TermStats) -> np.ndarray:
+    """(V,) bool: multi-word phrases shaped like a noun phrase: their inner stop words, if any, are PHRASE_JOINERS
+    ("freedom of speech", "carbon tax"; not "savings and accounts", "harper to win"), or they are a name of
+    several words (`name_phrases`: "Globe and Mail").
+
+    The mask is memoised, so it is computed after the proper names are set."""
+    if "compact" not in stats.memo:
+        joined = np.array([len(words) >= 2 and all(w not in STOP_WORDS or w in PHRASE_JOINERS for w in words)
+                           for words in (str(p).split() for p in stats.vocab)], dtype=bool)
+        stats.memo["compact"] = joined | name_phrases(stats)
     return stats.memo["compact"]
 
 
@@ -234,21 +238,14 @@ def prefer_phrase(stats: TermStats, scores: np.ndarray, row: int, free: list[int
 def full_name(stats: TermStats, row: int, free: list[int], word: int) -> int | None:
     """The name among `free` that writes the one-word name `word` in full in theme `row`, or None.
 
-    Candidates are names of several words (opening and closing on a proper name, `is_compact`) with `word` in
+    Candidates are names of several words (`name_phrases`) with `word` in
     them; the most supported wins when it has FULL_NAME_SHARE of the word's units and FULL_NAME_LEAD times the
     next one's ("Rob Ford" 75 units over "Ford Nation" 27; "Tom Mulcair" in 6% of "Mulcair"'s units is not
     enough)."""
-    proper = proper_words(stats)
-    index = vocab_index(stats)
     text = str(stats.vocab[word])
-    compact = is_compact(stats)
+    named = name_phrases(stats)
     support = stats.support[row]
-
-    def named(w: str) -> bool:
-        return w in index and bool(proper[index[w]])
-
-    names = [c for c in free if compact[c] and text in str(stats.vocab[c]).split()
-             and named(str(stats.vocab[c]).split()[0]) and named(str(stats.vocab[c]).split()[-1])]
+    names = [c for c in free if named[c] and text in str(stats.vocab[c]).split()]
     if not names:
         return None
     names.sort(key=lambda c: (-support[c], c))
@@ -264,12 +261,11 @@ def first_names(stats: TermStats, row: int) -> np.ndarray:
     name (FIRST_NAME_SHARE of the word's units, summed over the names it opens: "Tom", "Doug", "Stephen";
     also "Supreme" of "Supreme Court"). Such a word alone names nobody in particular."""
     if "first_name_pairs" not in stats.memo:
-        proper = proper_words(stats)
         index = vocab_index(stats)
         opener, pair = [], []
-        for col, phrase in enumerate(stats.vocab):
-            words = str(phrase).split()
-            if len(words) == 2 and all(w in index and proper[index[w]] for w in words):
+        for col in np.flatnonzero(name_phrases(stats)):
+            words = str(stats.vocab[col]).split()
+            if len(words) == 2:
                 opener.append(index[words[0]])
                 pair.append(col)
         stats.memo["first_name_pairs"] = (np.array(opener, dtype=np.int64), np.array(pair, dtype=np.int64))
