@@ -188,9 +188,10 @@ def search_levels(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int 
             if finer_peak(sil_x, coarse, peak()):   # refined only when the coarse grid already shows such a level
                 refine(peak, "themes: choosing k (leaves)")
                 best = peak() if finer_peak(sil_x, coarse, peak()) else coarse
-        if best == coarse and flat_level(scores, coarse):
-            refine(lambda: flat_level(scores, coarse) or coarse, "themes: choosing k (leaves)")
-            best = flat_level(scores, coarse) or coarse
+        if best == coarse and flat_level(scores, coarse) is not None:
+            # refining only adds tried k, so the qualifying k found here keeps qualifying
+            refine(lambda: flat_level(scores, coarse), "themes: choosing k (leaves)")
+            best = flat_level(scores, coarse)
     return KSearch(best, np.asarray(runs[best], dtype=np.int64), coarse, scores, sil_x)
 
 
