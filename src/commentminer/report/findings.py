@@ -64,7 +64,7 @@ def key_findings(themes: Sequence[dict], regions: Sequence[dict], overview: dict
     rows of `growth` (grown / shrunk themes); `new_themes`: {theme_id, title, n_commenters} of new themes;
     `redrawn_from`: (leaf themes before, now) when the themes were re-drawn (`redrawn`)."""
     found: list[dict[str, str]] = []
-    leaves = [t for t in themes if t.get("kind") not in ("parent", "other")]
+    leaves = _leaves(themes)
     found += _largest(leaves, _n(overview.get("n_commenters")))
     found += _overall(regions)
     found += _extremes(leaves, min_commenters)
@@ -190,8 +190,9 @@ def previous_run(store: Store, run_id: str) -> str | None:
     return None if frame.empty else str(frame.iloc[0, 0])
 
 
-def _leaf_count(themes: Sequence[dict]) -> int:
-    return sum(1 for t in themes if t.get("kind") not in ("parent", "other"))
+def _leaves(themes: Sequence[dict]) -> list[dict]:
+    """The leaf themes (guided and discovered): not the parents, not "other"."""
+    return [t for t in themes if t.get("kind") not in ("parent", "other")]
 
 
 def redrawn(store: Store, run_id: str, themes: Sequence[dict]) -> tuple[int, int] | None:
@@ -200,8 +201,9 @@ def redrawn(store: Store, run_id: str, themes: Sequence[dict]) -> tuple[int, int
     previous = previous_run(store, run_id)
     if previous is None:
         return None
-    kinds = store.query("SELECT kind FROM themes WHERE run_id = ?", [previous])["kind"].tolist()
-    before, now = _leaf_count([{"kind": k} for k in kinds]), _leaf_count(themes)
+    before = int(store.query("SELECT count(*) AS n FROM themes WHERE run_id = ? AND kind NOT IN ('parent', 'other')",
+                             [previous])["n"].iloc[0])
+    now = len(_leaves(themes))
     if before and now and max(before, now) >= REDRAWN_RATIO * min(before, now):
         return before, now
     return None
@@ -218,9 +220,7 @@ def growth(store: Store, run_id: str, themes: Sequence[dict], min_commenters: in
     before = store.query("SELECT theme_id, n_commenters FROM themes WHERE run_id = ?", [previous])
     old = {int(i): _n(n) for i, n in zip(before["theme_id"], before["n_commenters"])}
     rows, new = [], []
-    for theme in themes:
-        if theme.get("kind") in ("parent", "other"):
-            continue
+    for theme in _leaves(themes):
         tid, now = int(theme["theme_id"]), _n(theme.get("n_commenters"))
         if tid not in old:
             new.append({"theme_id": tid, "title": theme["title"], "n_commenters": now})
