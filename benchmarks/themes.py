@@ -155,24 +155,33 @@ def label_quality_stackoverflow(texts: list[str], vectors: np.ndarray, gold: np.
 
 def label_quality_store(db: Path, run_id: str | None = None) -> dict:
     """On a themed store (e.g. SFU C3): the share of leaf labels that are multi-word phrases, and grounding:
-    the mean share of a theme's members whose text contains its label phrase (as a candidate phrase)."""
+    the mean share of a theme's members whose text contains its label phrase (as a candidate phrase), for the
+    leaves and, separately, for the parents (a parent's members are its leaves' members)."""
     from commentminer.store import Store
     from commentminer.themes.labels import phrase_occurs
 
     with Store(db, read_only=True) as store:
         run_id = run_id or str(store.query("SELECT run_id FROM themes ORDER BY run_id DESC LIMIT 1").iloc[0, 0])
-        themes = store.query("SELECT theme_id, label, kind, n_units FROM themes WHERE run_id = ?", [run_id])
+        themes = store.query("SELECT theme_id, label, kind, n_units, parent_id FROM themes WHERE run_id = ?",
+                             [run_id])
         members = store.query("SELECT ut.theme_id, u.text FROM unit_themes ut JOIN units u USING (unit_id) "
                               "WHERE ut.run_id = ?", [run_id])
     leaves = themes[themes.kind.isin(["guided", "discovered"])]
-    grounding = []
-    for row in leaves.itertuples():
-        texts = members.text[members.theme_id == row.theme_id]
-        grounding.append(np.mean([phrase_occurs(row.label.lower(), t) for t in texts]) if len(texts) else 0.0)
+    parents = themes[themes.kind == "parent"]
+
+    def grounded(label: str, texts) -> float:
+        return float(np.mean([phrase_occurs(label.lower(), t) for t in texts])) if len(texts) else 0.0
+
+    grounding = [grounded(row.label, members.text[members.theme_id == row.theme_id]) for row in leaves.itertuples()]
+    parent_of = dict(zip(leaves.theme_id, leaves.parent_id))
+    under = members.theme_id.map(parent_of)
+    parent_grounding = [grounded(row.label, members.text[under == row.theme_id]) for row in parents.itertuples()]
     other = int(themes.loc[themes.kind == "other", "n_units"].sum())
-    return {"run_id": run_id, "leaves": len(leaves), "parents": int((themes.kind == "parent").sum()),
+    return {"run_id": run_id, "leaves": len(leaves), "parents": len(parents),
             "multi_word": float(np.mean([" " in label for label in leaves.label])) if len(leaves) else 0.0,
             "grounding": float(np.mean(grounding)) if grounding else 0.0,
+            "parent_grounding": float(np.mean(parent_grounding)) if parent_grounding else 0.0,
+            "parent_labels": parents.sort_values("n_units", ascending=False).label.tolist(),
             "other_share": other / max(int(themes.loc[themes.kind != "parent", "n_units"].sum()), 1),
             "labels": leaves.sort_values("n_units", ascending=False).label.tolist()}
 
@@ -491,9 +500,10 @@ def print_label_quality(args) -> int:
     if args.store:
         store = label_quality_store(args.store)
         print(f"{args.store} (run {store['run_id']}): {store['leaves']} leaf themes, {store['parents']} parents; "
-              f"multi-word labels {store['multi_word']:.0%}; grounding {store['grounding']:.0%}; "
-              f"other {store['other_share']:.1%}")
+              f"multi-word labels {store['multi_word']:.0%}; grounding {store['grounding']:.0%} "
+              f"(parents {store['parent_grounding']:.1%}); other {store['other_share']:.1%}")
         print("  labels, largest first: " + "; ".join(store["labels"][:40]))
+        print("  parent labels, largest first: " + "; ".join(store["parent_labels"]))
     return 0
 
 

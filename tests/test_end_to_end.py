@@ -104,6 +104,23 @@ def test_themes_are_sensible_and_traceable(runs):
         assert leaves[leaves["parent_id"] == parent.theme_id]["n_units"].sum() == parent.n_units
 
 
+def test_label_quality_benchmark_reads_the_themed_store(runs):
+    """benchmarks/themes.py --labels --store on a real run: counts match the themes table, and every leaf and
+    parent label (phrases said in their members) is grounded in some of its members."""
+    from fixtures.benchmarks import load_benchmark
+
+    first, _, _ = runs
+    quality = load_benchmark("themes").label_quality_store(first.db, first.run_id)
+    with _store(first) as store:
+        themes = store.query("SELECT label, kind, n_units FROM themes WHERE run_id = ?", [first.run_id])
+    parents = themes[themes["kind"] == "parent"]
+    assert quality["leaves"] == int(themes["kind"].isin(["guided", "discovered"]).sum())
+    assert quality["parents"] == len(parents) and sorted(quality["parent_labels"]) == sorted(parents["label"])
+    assert 0 < quality["grounding"] <= 1 and 0 <= quality["other_share"] < 0.2
+    if len(parents):
+        assert 0 < quality["parent_grounding"] <= 1
+
+
 def test_report_and_exports_are_written(runs):
     first, _, _ = runs
     html = first.outputs["report"].read_text(encoding="utf-8")

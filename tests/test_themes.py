@@ -8,7 +8,7 @@ import pytest
 from commentminer.themes.bertopic_model import BertopicThemeModel
 from commentminer.themes.clustering import merge_small_clusters, n_clusters_for
 from commentminer.themes.labels import describe_themes
-from commentminer.themes.terms import PhraseAnalyzer
+from commentminer.themes.terms import PhraseAnalyzer, term_statistics
 from commentminer.themes.wordforms import phrase_forms
 from commentminer.themes.quotes import NEAR_DUPLICATE, pick_quotes, quotes_by_theme, unit_priority
 
@@ -306,7 +306,6 @@ def test_a_one_word_name_is_written_in_full_when_the_members_mostly_mean_one_per
 
 def test_a_first_name_does_not_label_a_theme():
     from commentminer.themes.phrases import first_names
-    from commentminer.themes.terms import term_statistics
 
     tagger = _name_tagger({"tom", "flanagan", "mulcair", "hanks"})
     people = [f"{t} tom {s}, {w}." for s in ("flanagan", "mulcair", "hanks")
@@ -335,6 +334,24 @@ def test_a_parent_is_not_named_by_a_part_of_a_childs_label():
     plain = describe_themes(texts, assignments, label_max_df=0.9)
     elsewhere = describe_themes(texts, assignments, label_max_df=0.9, used_labels=[plain[1][0].upper()])
     assert elsewhere[1][0] != plain[1][0] and elsewhere[0][0] == plain[0][0]
+
+
+def test_a_parent_label_is_weighed_by_how_many_children_say_it():
+    """`allowed_labels` weights (the share of a parent's children using each phrase, hierarchy.shared_phrases)
+    multiply the label scores: a phrase five of six children say beats a slightly better one two of them say."""
+    texts = ["bombing again", "bombing today", "bombing now", "more bombing", "bombing", "the war goes on",
+             "war is long", "a war"] + _ELSEWHERE
+    assignments = np.array([0] * 8 + [1] * len(_ELSEWHERE))
+    stats = term_statistics(texts, assignments, (1, 3))
+    bombing, war = (list(stats.vocab).index(w) for w in ("bombing", "war"))
+    weights = np.zeros(len(stats.vocab))
+    assert describe_themes(texts, assignments, label_max_df=0.9)[0][0] == "bombing"
+    weights[[bombing, war]] = 1.0
+    assert describe_themes(texts, assignments, label_max_df=0.9, allowed_labels={0: weights})[0][0] == "bombing"
+    weights[bombing], weights[war] = 2 / 6, 5 / 6
+    assert describe_themes(texts, assignments, label_max_df=0.9, allowed_labels={0: weights})[0][0] == "war"
+    weights[war] = 0.0   # a phrase of weight 0 is not a label while a weighted one is a candidate
+    assert describe_themes(texts, assignments, label_max_df=0.9, allowed_labels={0: weights})[0][0] == "bombing"
 
 
 def test_spacy_tagger_tags_verbs_and_nouns():

@@ -34,4 +34,4 @@ def test_a_parent_is_named_only_by_phrases_several_children_use():
     support = np.array([[30, 40, 10, 1], [25, 0, 12, 1], [20, 0, 0, 1], [0, 50, 50, 0]], dtype=float)
     sizes = np.array([100, 100, 100, 100], dtype=float)
     shared = shared_phrases(support, sizes, [0, 1, 2])
-    assert shared.tolist() == [True, False, True, False]
+    assert shared.tolist() == [1.0, 0.0, 2 / 3, 0.0]   # the share of the children using it

@@ -241,8 +241,10 @@ def select_labels(
     two nodes of the tree share a label (SFU C3 had a parent "Prime Minister" and, under another parent, a leaf
     "Prime Minister").
 
-    `allowed` (theme id -> (V,) bool mask) limits a theme's labels to those phrases when any of them is a
-    candidate (a parent theme: the phrases several of its children use, `hierarchy.shared_phrases`).
+    `allowed` (theme id -> (V,) weights in [0, 1]) limits a theme's labels to the phrases of positive weight when
+    any of them is a candidate, and multiplies their scores by the weight (a parent theme: the share of its
+    children that use each phrase, `hierarchy.shared_phrases`, so a phrase most of them say beats one two of them
+    say).
 
     `avoid` (theme id -> phrases) bars a theme from those labels and from phrases inside or around them: a parent
     theme is not named after one of its own children ("PM" over "PM", "consortia"; "Trudeau" over "Justin
@@ -258,6 +260,7 @@ def select_labels(
     with none at all it gets "theme N".
     """
     skip_set = set(skip)
+    scores = _weighted(stats, scores, allowed or {})
     index = vocab_index(stats)
     barred = {t: {p.lower() for p in phrases} for t, phrases in (avoid or {}).items()}
     elsewhere = {p.lower() for p in used}
@@ -287,9 +290,9 @@ def select_labels(
     for r in rows:  # generic words ("article", "shame", "people") never label a theme
         ranked[r] = [c for c in ranked[r] if not generic[c]] or [
             c for c in _ranked_candidates(stats, scores, r, label_max_df, min_support=1.0) if not generic[c]]
-        mask = (allowed or {}).get(stats.theme_ids[r])
-        if mask is not None:  # e.g. a parent: phrases its children share, when there are any
-            ranked[r] = [c for c in ranked[r] if mask[c]] or ranked[r]
+        weights = (allowed or {}).get(stats.theme_ids[r])
+        if weights is not None:  # e.g. a parent: phrases its children share, when there are any
+            ranked[r] = [c for c in ranked[r] if weights[c] > 0] or ranked[r]
     order = sorted(rows, key=lambda r: (-(scores[r, ranked[r][0]] if ranked[r] else 0.0), stats.theme_ids[r]))
     for r in order:
         taken = list(chosen.values())
@@ -304,6 +307,19 @@ def select_labels(
             label = str(stats.vocab[best])
         chosen[stats.theme_ids[r]] = label or f"theme {stats.theme_ids[r]}"
     return chosen
+
+
+def _weighted(stats: TermStats, scores: np.ndarray, weights: dict[int, np.ndarray]) -> np.ndarray:
+    """`scores` with each weighted theme's row multiplied by its weights where they are positive (a copy when any
+    theme is weighted). Phrases of weight 0 keep their score: they are the fallback when no weighted phrase is
+    a candidate."""
+    rows = [(stats.theme_ids.index(t), np.asarray(w, np.float64)) for t, w in weights.items() if t in stats.theme_ids]
+    if not rows:
+        return scores
+    out = scores.copy()
+    for r, w in rows:
+        out[r] = np.where(w > 0, out[r] * w, out[r])
+    return out
 
 
 def _barred(phrase: str, barred: Sequence[str] | set[str]) -> bool:
@@ -403,7 +419,7 @@ def describe_themes(
     Health", "lip service"; see `phrase_forms`).
 
     `seed_phrases` (theme id -> guided seed phrases) boost those phrases in that theme; `fixed_labels` keep
-    earlier labels that are still grounded, `avoid_labels` bars phrases per theme, `allowed_labels` limits
+    earlier labels that are still grounded, `avoid_labels` bars phrases per theme, `allowed_labels` limits and weighs
     them and `used_labels` bars labels taken elsewhere (see `select_labels`);
     themes in `skip` get keywords but no label (label ""). With a `tagger`, single words used mostly as verbs
     or adjectives label a theme only when nothing else is left (see `non_noun_words`).
