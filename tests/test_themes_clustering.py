@@ -108,6 +108,18 @@ def test_min_themes_is_a_floor_for_the_k_search():
         load_config(overrides=["themes.min_themes=20", "themes.max_themes=10"])
 
 
+def test_big_corpora_search_from_one_theme_per_leaf_max_units():
+    """100,000 mixed units peaked at the 3 sources; the search now starts at one leaf per LEAF_MAX_UNITS units."""
+    from commentminer.themes.ksearch import LEAF_MAX_UNITS, k_floor
+
+    assert k_floor(20_000, 2, 142) == 2 and k_floor(100_000, 2, 317) == 100_000 // LEAF_MAX_UNITS
+    assert k_floor(100_000, 2, 5) == 5 and k_floor(100_000, 15, 317) == 15 and k_floor(0, 2, 2) == 2
+    X, _ = sphere_blobs(3, 300)   # 3 clear groups, fitted as a sample of a corpus of 250,000 units
+    fitted = SelectedKClusterer(seed=1, min_size=15, fit_sample=2000).fit(X, n_units=250_000)
+    assert fitted.k_range_ == (25, 60) and fitted.chosen_k_ >= 25
+    assert SelectedKClusterer(seed=1, min_size=15, fit_sample=2000).fit(X).chosen_k_ == 3
+
+
 # -- benchmark metrics ----------------------------------------------------------------------------------------
 def test_accuracy_is_one_for_a_relabelled_partition_and_penalises_extra_clusters():
     bench = _benchmark()

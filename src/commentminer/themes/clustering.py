@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from .ksearch import k_ceiling, search_levels
+from .ksearch import k_ceiling, k_floor, search_levels
 from .quotes import centroid
 
 
@@ -276,8 +276,9 @@ class SelectedKClusterer:
        200 (UMAP's own default above 10,000 points, so BERTopic's on most corpora; UMAP gives the 10,000-unit fit
        sample 500): half the UMAP time, and equal or better NMI/ACC on all five benchmark sets
        (benchmarks/README.md).
-    3. KMeans in the UMAP space for k from k_min up to about sqrt(units) (at most sample / min_size, and
-       `k_max` when set; 0 = no fixed ceiling), searched coarse-to-fine; the k ranked best by Calinski-Harabasz
+    3. KMeans in the UMAP space for k from k_min (or one theme per 10,000 units, when more) up to about
+       sqrt(units) (at most sample / min_size, and `k_max` when set; 0 = no fixed ceiling), searched
+       coarse-to-fine; the k ranked best by Calinski-Harabasz
        and silhouette together wins, or a finer level when the original space clearly peaks there
        (`ksearch.search_levels`).
     4. Clusters smaller than `min_size` are dissolved into their nearest neighbours (cosine, 384-d).
@@ -308,13 +309,15 @@ class SelectedKClusterer:
         n = len(X)
         sample = self.sample_indices(n)
         k_hi = self.k_high(len(sample), max(n, n_units or 0))
-        self.k_range_ = (self.k_min, k_hi)
+        k_lo = k_floor(max(n, n_units or 0), self.k_min, k_hi)
+        self.k_range_ = (k_lo, k_hi)
         if len(sample) <= max(self.n_components + 2, self.k_min, 3):  # too few points for UMAP: one theme
             self.chosen_k_, chosen, self.ch_scores_ = 1, np.zeros(len(sample), dtype=np.int64), {}
             self.coarse_k_ = 1
         else:
             Z = self._reduce(X[sample])
-            found = search_levels(Z, self.k_min, k_hi, self.seed, self.n_init, progress=self.progress, X=X[sample])
+            found = search_levels(Z, self.k_min, k_hi, self.seed, self.n_init, progress=self.progress, X=X[sample],
+                                  k_least=k_lo)
             self.chosen_k_, chosen, self.ch_scores_ = found.k, found.labels, found.scores
             self.coarse_k_ = found.coarse_k
         labels, self.cluster_centers_ = self.spread(X, sample, chosen)

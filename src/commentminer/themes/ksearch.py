@@ -26,7 +26,13 @@ coarse-to-fine:
    in step 2: SFU C3 12k gets 53 leaves under 13 parents instead of 12 under 4; the labelled sets, whose peaks
    are real, keep their k.
 
-The range is k_min .. `k_ceiling(n)`: about sqrt(n) themes for n units (the classic rule of thumb for the
+6. Big corpora start the search higher (`k_floor`): at least one leaf per LEAF_MAX_UNITS units. On 100,000
+   mixed units (the four labelled sets and SFU C3 together) the rank sum peaked at k = 3, the sources, at 33,000
+   units a theme, and neither step 4 nor 5 fired (the sources separate far better than any finer level). A leaf
+   is read through its quotes and keywords, and the sources are the parent level's job; from k = 10 the same
+   corpus gets 100 leaves. Corpora up to 20,000 units (every labelled set) keep k_min.
+
+The range is `k_floor(n)` .. `k_ceiling(n)`: about sqrt(n) themes for n units (the classic rule of thumb for the
 number of clusters, growing with the data: 110 for 12,000 units, 316 for 100,000), and at most one theme per
 min_size units of the fit sample. Beyond about sqrt(n), UMAP (min_dist=0) packs near-duplicate sentences into
 tight clumps that both indices score ever higher: on SearchSnippets (8 classes, 12,340 snippets) the rank
@@ -54,6 +60,8 @@ PEAK_DROP = 0.1
 # FLAT_SHARE of it, the data does not prefer the coarse k, and the finer level is taken (see `flat_level`).
 FLAT_FACTOR = 3
 FLAT_SHARE = 0.95
+# At least one leaf per this many units: the search starts at k = n / LEAF_MAX_UNITS on big corpora (`k_floor`).
+LEAF_MAX_UNITS = 10_000
 
 
 def coarse_grid(k_min: int, k_max: int, ratio: float = COARSE_RATIO) -> list[int]:
@@ -78,6 +86,12 @@ def k_ceiling(n_units: int, n_sample: int, min_size: int, k_max: int = 0) -> int
     `k_max` > 0 caps it further ([themes] max_themes)."""
     k = min(int(np.ceil(np.sqrt(max(n_units, 1)))), n_sample // max(min_size, 1))
     return min(k, k_max) if k_max else k
+
+
+def k_floor(n_units: int, k_min: int, k_ceiling: int) -> int:
+    """Smallest k searched for a corpus of `n_units`: `k_min`, or one theme per LEAF_MAX_UNITS units when that is
+    more (see the module docstring), never above `k_ceiling`."""
+    return max(k_min, min(int(np.ceil(max(n_units, 0) / LEAF_MAX_UNITS)), k_ceiling))
 
 
 def rank_sum_best(scores: dict[int, tuple[float, float]]) -> int:
@@ -119,8 +133,12 @@ class KSearch:
 
 
 def search_levels(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 3, score_sample: int = 3000,
-                  progress=None, X: np.ndarray | None = None) -> KSearch:
-    """`search_k` with everything it found (`KSearch`)."""
+                  progress=None, X: np.ndarray | None = None, k_least: int = 0) -> KSearch:
+    """`search_k` with everything it found (`KSearch`).
+
+    `k_least` (`k_floor`): the chosen k is at least this. The grid still starts at `k_min`, so the k tried, and
+    the choice on every corpus whose rank-sum peak is above `k_least`, are what they are without it (the flat
+    level of step 5 depends on the tried k)."""
     from sklearn.metrics import calinski_harabasz_score
     from threadpoolctl import threadpool_limits
 
@@ -172,8 +190,12 @@ def search_levels(Z: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int 
             bar.close()
         if not scores:
             return one
-        refine(lambda: rank_sum_best(scores), "themes: choosing k (fine)")
-        coarse = rank_sum_best(scores)
+
+        def eligible() -> dict[int, tuple[float, float]]:
+            return {k: v for k, v in scores.items() if k >= k_least} or scores
+
+        refine(lambda: rank_sum_best(eligible()), "themes: choosing k (fine)")
+        coarse = rank_sum_best(eligible())
         sil_x: dict[int, float] = {}
         best = coarse
         if X is not None:
