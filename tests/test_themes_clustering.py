@@ -71,7 +71,7 @@ def test_strategy_is_chosen_by_corpus_size():
     large, strategy, _ = model.cluster_model(50_000)
     assert isinstance(large, SelectedKClusterer) and strategy.startswith("medium:")
     assert (large.seed, large.k_max, large.fit_sample, large.min_size) == (5, 30, 5000, 15)
-    assert ":k<=30:ksearch=c2f+leaves+flat:umap-epochs=200:sample=5000" in model.model_id
+    assert ",n/10000:k<=30:ksearch=c2f+leaves+flat:umap-epochs=200:sample=5000" in model.model_id
     assert BertopicThemeModel().cluster_model(50_000)[0].k_max == 0          # no ceiling by default (issue 13)
 
 
