@@ -89,7 +89,7 @@ def test_from_config_reads_the_new_keys():
 
     model = BertopicThemeModel.from_config(ThemesConfig(max_themes=12, fit_sample=2000, min_themes=5))
     assert (model.max_themes, model.fit_sample, model.min_themes) == (12, 2000, 5)
-    assert "k>=5:k<=12" in model.model_id
+    assert "k>=5,n/10000:k<=12" in model.model_id
 
 
 def test_min_themes_is_a_floor_for_the_k_search():
