@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from commentminer.themes.hierarchy import MAX_PARENTS, MIN_PARENTS, coherence, group_leaves, n_parents_range, shared_phrases
+from commentminer.themes.hierarchy import (MAX_PARENTS, MIN_PARENTS, coherence, family_words, group_leaves,
+                                           n_parents_range, shared_phrases)
 
 
 def _leaves(n_groups: int, per: int, dim: int = 32, spread: float = 0.15, seed: int = 0):
@@ -35,3 +36,12 @@ def test_a_parent_is_named_only_by_phrases_several_children_use():
     sizes = np.array([100, 100, 100, 100], dtype=float)
     shared = shared_phrases(support, sizes, [0, 1, 2])
     assert shared.tolist() == [1.0, 0.0, 2 / 3, 0.0]   # the share of the children using it
+
+
+def test_a_childs_label_names_the_family_when_its_siblings_say_it_more():
+    # column 0 "canada": child 0's label, said by 827 of its units and 1,575 of its siblings';
+    # column 1 "police": child 1's label, 153 of the family's 174; child 2 has no label column
+    support = np.array([[827, 0], [900, 153], [675, 21]], dtype=float)
+    assert family_words(support, [0, 1, 2], [0, 1, None]) == [True, False, False]
+    assert family_words(support, [0, 1], [0, 1]) == [True, False]   # 900 of 1,727 is still over half
+    assert family_words(support, [0], [0]) == [False]               # no siblings, no family word

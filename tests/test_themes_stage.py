@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from commentminer.config import ThemesConfig
@@ -149,3 +150,41 @@ def test_stage_with_two_embedding_models_takes_the_configured_embedders(ctx, sto
     write_corpus(store, texts, vecs[::-1].copy(), model_id="other-embedder")
     monkeypatch.setattr(embed_stage, "build_embedder", lambda ctx, branch_weights=None: Configured())
     assert stage.run(ctx)["embedding_model_id"] == "other-embedder"
+
+
+def _families_corpus(per: int = 20, dim: int = 48, seed: int = 3):
+    """Two families of three tight blobs. In family A every unit of blob 0 says "canada" and half the units of
+    its siblings do too, so "canada" labels blob 0 and is the family's word more than blob 0's."""
+    rng = np.random.default_rng(seed)
+    families = rng.normal(size=(2, dim))
+    topics = ["canada", "pipeline", "healthcare", "budget", "football", "weather"]
+    side = [f"w{j}x" for j in range(60)]   # one-off filler words: no phrase but the topic repeats
+    texts, vecs = [], []
+    for blob in range(6):
+        centre = families[blob // 3] + 0.35 * rng.normal(size=dim)
+        for i in range(per):
+            words = [topics[blob], *rng.choice(side, size=2, replace=False)]
+            if blob in (1, 2) and i % 2 == 0:
+                words.append("canada")
+            rng.shuffle(words)
+            texts.append(". ".join(words) + ".")
+            vecs.append(centre + 0.1 * rng.normal(size=dim))
+    vecs = np.asarray(vecs, np.float32)
+    return texts, vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+def test_a_parent_takes_its_familys_word_and_the_child_is_renamed(ctx, store):
+    texts, vecs = _families_corpus()
+    write_corpus(store, texts, vecs)
+    ctx.config.themes.small_corpus_units_per_theme = 20
+    stage.run(ctx)
+    themes = store.read("themes", "run_id = ?", ["run_test"])
+    parents = themes[themes.kind == "parent"]
+    family = parents[parents.label.str.lower() == "canada"]
+    assert len(family) == 1, themes[["label", "kind", "parent_id"]].values.tolist()
+    children = themes[themes.parent_id == family.theme_id.iloc[0]]
+    assert len(children) == 3 and "canada" not in set(children.label.str.lower())
+    renamed = children[children.keywords.map(lambda k: "canada" in [w.lower() for w in k[1:]])]
+    assert len(renamed) >= 1                                         # its old label is still among its keywords
+    named = themes[themes.kind != "other"].label.str.lower()
+    assert named.is_unique, named.tolist()

@@ -10,7 +10,9 @@ leaves. Deterministic: Ward has no random state.
 
 `shared_phrases` is the parents' label rule: a parent is named by a phrase several of its children use, never by
 one child's phrase, and the more of its children use a phrase the better it names the parent ("war", said in five
-of six leaves about world affairs, over "Syria", said in two).
+of six leaves about world affairs, over "Syria", said in two). No two nodes share a label, so a child's label is
+barred from its parent, except when it is the family's word more than the child's (`family_words`): then the
+parent may take it and the child is named afresh.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ MAX_PARENTS = 15
 # fell back to one child's "Saudi Arabia"; at 1% they share "Muslim".
 SHARED_MIN_UNITS = 2
 SHARED_MIN_SHARE = 0.01
+# A child's label names its family when at least this share of the family's units saying it are in its siblings.
+FAMILY_SHARE = 0.5
 
 
 def n_parents_range(n_leaves: int, fanout: int = PARENT_FANOUT) -> tuple[int, int]:
@@ -103,3 +107,17 @@ def shared_phrases(support: np.ndarray, sizes: np.ndarray, child_rows: list[int]
     users = (rows >= need).sum(axis=0)
     enough = users >= max(2, int(np.ceil(len(child_rows) / 3)))
     return np.where(enough, users / len(child_rows), 0.0)
+
+
+def family_words(support: np.ndarray, child_rows: list[int], label_cols: list[int | None]) -> list[bool]:
+    """For each child (its row in `support`, its label's column or None): whether its label is said more by its
+    siblings than by itself, FAMILY_SHARE of the family's units that contain it being in the other children.
+
+    On SFU C3 the leaf "Canada" (827 units say it) sits among six other Canadian-politics leaves where 1,575 more
+    say it: "Canada" names the family, and the parent, barred from it, was "Quebec". "police" (153 of the 174
+    units of its two-leaf family) stays the child's.
+    """
+    family = np.asarray(support, np.float64)[child_rows].sum(axis=0)
+    return [col is not None and family[col] > 0
+            and family[col] - support[row, col] >= FAMILY_SHARE * family[col]
+            for row, col in zip(child_rows, label_cols)]

@@ -309,6 +309,24 @@ def select_labels(
     return chosen
 
 
+def rename_theme(stats: TermStats, texts: Sequence[str], theme: int, barred: Sequence[str],
+                 label_max_df: float = 0.25, forms_cache: dict[str, str] | None = None) -> str:
+    """A new label for `theme`, written as `texts` write it, when its label went to its parent
+    (`hierarchy.family_words`).
+
+    Chosen as `select_labels` chooses, barred from `barred` (the parent's label and every other label in the
+    tree) and from phrases inside or around them. `stats` are the leaf statistics of exactly `texts` that
+    `describe_themes` has already flagged (part of speech); no guided seeds (a guided theme keeps its label).
+    """
+    scores = phrase_scores(stats, None, label_max_df)
+    others = [t for t in stats.theme_ids if t != theme]
+    label = select_labels(stats, scores, label_max_df, skip=others, avoid={theme: [b.lower() for b in barred]})[theme]
+    cache = {} if forms_cache is None else forms_cache
+    if label not in cache:
+        cache.update(phrase_forms([label], texts, stats.display))
+    return cache[label]
+
+
 def _weighted(stats: TermStats, scores: np.ndarray, weights: dict[int, np.ndarray]) -> np.ndarray:
     """`scores` with each weighted theme's row multiplied by its weights where they are positive (a copy when any
     theme is weighted). Phrases of weight 0 keep their score: they are the fallback when no weighted phrase is

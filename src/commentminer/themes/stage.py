@@ -33,9 +33,9 @@ from ..store.vectors import stack
 from .base import OUTLIER_THEME
 from .clustering import far_from_theme
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
-from .hierarchy import group_leaves, shared_phrases
-from .labels import describe_themes
-from .terms import regroup, term_statistics
+from .hierarchy import family_words, group_leaves, shared_phrases
+from .labels import describe_themes, rename_theme, with_label
+from .terms import regroup, term_statistics, vocab_index
 from .pos import SpacyTagger
 from .quotes import ranked_quotes
 from .summary import pick_summary
@@ -216,8 +216,11 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
     write_unit_themes(ctx, units, assignments, similarity, quotes, chunk)
     themes = to_rows(ctx, units, assignments, described, info, sample, texts, sum_of, cfg)
     steps.next()
-    parents = parent_rows(ctx, units, assignments, themes, known, cfg, sample, texts, sum_of, tagger,
-                          stats=stats, forms_cache=forms)
+    parents, renamed = parent_rows(ctx, units, assignments, themes, known, cfg, sample, texts, sum_of, tagger,
+                                   stats=stats, forms_cache=forms)
+    for leaf, (label, keywords) in renamed.items():   # a leaf whose label went to its parent (family_words)
+        at = themes.index[themes.theme_id == leaf][0]
+        themes.at[at, "label"], themes.at[at, "keywords"] = label, keywords
     if not parents.empty:
         parent_of = {c: int(p.theme_id) for p in parents.itertuples() for c in p.children}
         themes["parent_id"] = pd.array([parent_of.get(int(t)) for t in themes.theme_id], dtype="Int32")
@@ -465,14 +468,17 @@ def parent_rows(
 
     `stats` (terms.term_statistics of the sampled texts by leaf theme) saves counting the phrases again: the
     parents' phrase counts are their leaves' added up (`regroup`). `forms_cache` as in `describe_themes`.
+
+    Returns (parents, renamed): `renamed` maps a leaf id to its new (label, keywords) when its parent took its
+    label, a word its siblings say more than it does (`hierarchy.family_words`; needs `stats`).
     """
     leaves = themes[themes.kind.isin(["guided", "discovered"])].sort_values("theme_id")
     if cfg.parent_fanout < 2 or len(leaves) == 0:
-        return pd.DataFrame()
+        return pd.DataFrame(), {}
     leaf_ids = leaves.theme_id.astype(int).tolist()
     groups = group_leaves(np.stack([np.asarray(c, np.float64) for c in leaves.centroid]), cfg.parent_fanout)
     if not groups:
-        return pd.DataFrame()
+        return pd.DataFrame(), {}
     children = [[leaf_ids[i] for i in g] for g in groups]
     cents = normalised(np.stack([sum(sum_of[c] for c in group) for group in children]))
     taken = [Known(t, "taken", None, "", np.zeros(0)) for t in leaf_ids]  # this run's new leaf ids are in use
@@ -483,16 +489,23 @@ def parent_rows(
     upper = np.array([parent_of.get(int(t), int(t)) for t in sampled_of], dtype=np.int64)
     unparented = [t for t in leaf_ids if t not in parent_of]
     fixed = {k.theme_id: k.label for k in known if k.kind == "parent" and k.theme_id in ids and k.label}
-    label_of = dict(zip(leaves.theme_id.astype(int), leaves.label))
-    child_labels = [[label_of[c] for c in group] for group in children]
+    label_of = {int(t): str(x) for t, x in zip(leaves.theme_id, leaves.label) if x}
+    family = _family_labels(stats, leaves, children) if stats is not None else [set() for _ in children]
+    promoted = set().union(*family)
+    # a child's label is barred from its parent unless it is the family's word; then only the other parents
+    avoid = {pid: [label_of[c] for c in group if c in label_of and label_of[c].lower() not in family[i]]
+             + [w for j, words in enumerate(family) if j != i for w in words]
+             for i, (pid, group) in enumerate(zip(ids, children))}
     shared = ({pid: shared_phrases(stats.support, stats.sizes, [stats.theme_ids.index(c) for c in group])
                for pid, group in zip(ids, children)} if stats is not None else None)
     described = describe_themes(texts, upper, tuple(cfg.ngram_range), cfg.top_n_words,
                                 cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented,
-                                tagger=tagger, avoid_labels=dict(zip(ids, child_labels)),
+                                tagger=tagger, avoid_labels=avoid,
                                 stats=regroup(stats, parent_of) if stats is not None else None,
                                 forms_cache=forms_cache, allowed_labels=shared,
-                                used_labels=[str(x) for x in leaves.label if x])
+                                used_labels=[x for x in label_of.values() if x.lower() not in promoted])
+    renamed = _rename_children(stats, texts, leaves, label_of, dict(zip(ids, children)), described, cfg,
+                               forms_cache) if promoted else {}
     counts = theme_counts(ctx, parent_of)
     rows = []
     for pid, group, cent, sim in zip(ids, children, cents, matched):
@@ -505,5 +518,37 @@ def parent_rows(
             "summary_unit_ids": summary_ids, "centroid": cent.astype(float).tolist(), "matched_similarity": sim,
             "children": group,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), renamed
+
+
+def _family_labels(stats, leaves: pd.DataFrame, children: list[list[int]]) -> list[set[str]]:
+    """Per parent: its discovered children's labels (lower-cased) that name the family (`family_words`)."""
+    index = vocab_index(stats)
+    kind_of = dict(zip(leaves.theme_id.astype(int), leaves.kind))
+    label_of = {int(t): str(x).lower() for t, x in zip(leaves.theme_id, leaves.label) if x}
+    out = []
+    for group in children:
+        named = [c for c in group if kind_of[c] == "discovered" and c in label_of and label_of[c] in index]
+        rows = [stats.theme_ids.index(c) for c in group]
+        cols = [index[label_of[c]] if c in named else None for c in group]
+        out.append({label_of[c] for c, ok in zip(group, family_words(stats.support, rows, cols)) if ok})
+    return out
+
+
+def _rename_children(stats, texts: list[str], leaves: pd.DataFrame, label_of: dict[int, str],
+                     children_of: dict[int, list[int]], described: dict, cfg, forms_cache) -> dict:
+    """leaf id -> (new label, keywords) for each child whose parent took its label (`parent_rows`)."""
+    keywords_of = dict(zip(leaves.theme_id.astype(int), leaves.keywords))
+    renamed = {}
+    for pid, group in children_of.items():
+        taken = described[pid][0]
+        for child in group:
+            if label_of.get(child, "").lower() != taken.lower():
+                continue
+            barred = [taken, *(x for t, x in label_of.items() if t != child),
+                      *(label for p, (label, _) in described.items() if p in children_of and label),
+                      *(label for label, _ in renamed.values())]
+            label = rename_theme(stats, texts, child, barred, cfg.label_max_df, forms_cache)
+            renamed[child] = (label, with_label(label, list(keywords_of[child]), cfg.top_n_words))
+    return renamed
 
