@@ -133,9 +133,7 @@ def _ingest(
     paths: Sequence[str | Path], cfg: Config, db: str | Path | None, log: Log, fmt: str | None,
     column_map: dict[str, str] | None, steps: "RunSteps",
 ) -> dict[str, Any]:
-    from .context import StageContext
     from .ingest.formats import FORMATS
-    from .store import Store
 
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"--format {fmt}", f"unknown format (known: {', '.join(FORMATS)})")
