@@ -276,9 +276,9 @@ class SelectedKClusterer:
        200 (UMAP's own default above 10,000 points, so BERTopic's on most corpora; UMAP gives the 10,000-unit fit
        sample 500): half the UMAP time, and equal or better NMI/ACC on all five benchmark sets
        (benchmarks/README.md).
-    3. KMeans in the UMAP space for k from k_min (or one theme per 10,000 units, when more) up to about
-       sqrt(units) (at most sample / min_size, and `k_max` when set; 0 = no fixed ceiling), searched
-       coarse-to-fine; the k ranked best by Calinski-Harabasz
+    3. KMeans in the UMAP space for k from k_min up to about sqrt(units) (at most sample / min_size, and
+       `k_max` when set; 0 = no fixed ceiling), searched coarse-to-fine, the chosen k at least one per 10,000
+       units (`ksearch.k_floor`); the k ranked best by Calinski-Harabasz
        and silhouette together wins, or a finer level when the original space clearly peaks there
        (`ksearch.search_levels`).
     4. Clusters smaller than `min_size` are dissolved into their nearest neighbours (cosine, 384-d).

@@ -26,13 +26,14 @@ coarse-to-fine:
    in step 2: SFU C3 12k gets 53 leaves under 13 parents instead of 12 under 4; the labelled sets, whose peaks
    are real, keep their k.
 
-6. Big corpora start the search higher (`k_floor`): at least one leaf per LEAF_MAX_UNITS units. On 100,000
-   mixed units (the four labelled sets and SFU C3 together) the rank sum peaked at k = 3, the sources, at 33,000
-   units a theme, and neither step 4 nor 5 fired (the sources separate far better than any finer level). A leaf
-   is read through its quotes and keywords, and the sources are the parent level's job; from k = 10 the same
-   corpus gets 100 leaves. Corpora up to 20,000 units (every labelled set) keep k_min.
+6. Big corpora choose at least one leaf per LEAF_MAX_UNITS units (`k_floor`; the grid still starts at k_min).
+   On 100,000 mixed units (the four labelled sets and SFU C3 together) the rank sum peaked at k = 3, the
+   sources, at 33,000 units a theme, and neither step 4 nor 5 fired (the sources separate far better than any
+   finer level). A leaf is read through its quotes and keywords, and the sources are the parent level's job:
+   chosen from k >= 10, the rank-sum peak there is 73 and step 5 gives 212 leaves. Corpora up to 20,000 units
+   (every labelled set) keep k_min, and so does every corpus whose rank-sum peak is above the floor.
 
-The range is `k_floor(n)` .. `k_ceiling(n)`: about sqrt(n) themes for n units (the classic rule of thumb for the
+The k chosen is in `k_floor(n)` .. `k_ceiling(n)`: about sqrt(n) themes for n units (the classic rule of thumb for the
 number of clusters, growing with the data: 110 for 12,000 units, 316 for 100,000), and at most one theme per
 min_size units of the fit sample. Beyond about sqrt(n), UMAP (min_dist=0) packs near-duplicate sentences into
 tight clumps that both indices score ever higher: on SearchSnippets (8 classes, 12,340 snippets) the rank
@@ -89,7 +90,7 @@ def k_ceiling(n_units: int, n_sample: int, min_size: int, k_max: int = 0) -> int
 
 
 def k_floor(n_units: int, k_min: int, k_ceiling: int) -> int:
-    """Smallest k searched for a corpus of `n_units`: `k_min`, or one theme per LEAF_MAX_UNITS units when that is
+    """Smallest k chosen for a corpus of `n_units`: `k_min`, or one theme per LEAF_MAX_UNITS units when that is
     more (see the module docstring), never above `k_ceiling`."""
     return max(k_min, min(int(np.ceil(max(n_units, 0) / LEAF_MAX_UNITS)), k_ceiling))
 
