@@ -543,7 +543,9 @@ def _rename_children(stats, texts: list[str], leaves: pd.DataFrame, label_of: di
     for pid, group in children_of.items():
         taken = described[pid][0]
         for child in group:
-            if label_of.get(child, "").lower() != taken.lower():
+            own = label_of.get(child, "").lower()
+            # the parent's label is the child's, or holds it or sits inside it ("rest of Canada" over "Canada")
+            if not own or f" {own} " not in f" {taken.lower()} " and f" {taken.lower()} " not in f" {own} ":
                 continue
             barred = [taken, *(x for t, x in label_of.items() if t != child),
                       *(label for p, (label, _) in described.items() if p in children_of and label),
