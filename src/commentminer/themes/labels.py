@@ -267,7 +267,7 @@ def select_labels(
     chosen: dict[int, str] = {}
     for theme, label in (fixed or {}).items():
         label = label.lower()  # stored as displayed ("CCG boards"); phrases are counted lower-cased
-        if _barred(label, barred.get(theme, ())) or label in elsewhere:
+        if is_barred(label, barred.get(theme, ())) or label in elsewhere:
             continue
         if theme in stats.theme_ids and theme not in skip_set and label in index:
             row = stats.theme_ids.index(theme)
@@ -299,7 +299,7 @@ def select_labels(
         first = first_names(stats, r)
         own_bars = barred.get(stats.theme_ids[r], ())
         free = [c for c in ranked[r] if not first[c] and str(stats.vocab[c]) not in elsewhere
-                and not _barred(str(stats.vocab[c]), own_bars)
+                and not is_barred(str(stats.vocab[c]), own_bars)
                 and not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
         label = None
         if free:
@@ -340,8 +340,8 @@ def _weighted(stats: TermStats, scores: np.ndarray, weights: dict[int, np.ndarra
     return out
 
 
-def _barred(phrase: str, barred: Sequence[str] | set[str]) -> bool:
-    """Whether `phrase` is a barred phrase, inside one or around one."""
+def is_barred(phrase: str, barred: Sequence[str] | set[str]) -> bool:
+    """Whether `phrase` is a barred phrase, inside one or around one (whole words, lower-cased phrases)."""
     return any(phrase == b or _contains(b, phrase) or _contains(phrase, b) for b in barred)
 
 

@@ -34,7 +34,7 @@ from .base import OUTLIER_THEME
 from .clustering import far_from_theme
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import family_words, group_leaves, shared_phrases
-from .labels import describe_themes, rename_theme, with_label
+from .labels import describe_themes, is_barred, rename_theme, with_label
 from .terms import regroup, term_statistics, vocab_index
 from .pos import SpacyTagger
 from .quotes import ranked_quotes
@@ -490,14 +490,16 @@ def parent_rows(
     unparented = [t for t in leaf_ids if t not in parent_of]
     fixed = {k.theme_id: k.label for k in known if k.kind == "parent" and k.theme_id in ids and k.label}
     label_of = {int(t): str(x) for t, x in zip(leaves.theme_id, leaves.label) if x}
-    family = _family_labels(stats, leaves, children) if stats is not None else [set() for _ in children]
+    rows_of = [[stats.theme_ids.index(c) for c in group] for group in children] if stats is not None else None
+    family = (_family_labels(stats, dict(zip(leaves.theme_id.astype(int), leaves.kind)), label_of, children, rows_of)
+              if stats is not None else [set() for _ in children])
     promoted = set().union(*family)
     # a child's label is barred from its parent unless it is the family's word; then only the other parents
     avoid = {pid: [label_of[c] for c in group if c in label_of and label_of[c].lower() not in family[i]]
              + [w for j, words in enumerate(family) if j != i for w in words]
              for i, (pid, group) in enumerate(zip(ids, children))}
-    shared = ({pid: shared_phrases(stats.support, stats.sizes, [stats.theme_ids.index(c) for c in group])
-               for pid, group in zip(ids, children)} if stats is not None else None)
+    shared = ({pid: shared_phrases(stats.support, stats.sizes, rows) for pid, rows in zip(ids, rows_of)}
+              if stats is not None else None)
     described = describe_themes(texts, upper, tuple(cfg.ngram_range), cfg.top_n_words,
                                 cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented,
                                 tagger=tagger, avoid_labels=avoid,
@@ -521,17 +523,16 @@ def parent_rows(
     return pd.DataFrame(rows), renamed
 
 
-def _family_labels(stats, leaves: pd.DataFrame, children: list[list[int]]) -> list[set[str]]:
-    """Per parent: its discovered children's labels (lower-cased) that name the family (`family_words`)."""
+def _family_labels(stats, kind_of: dict[int, str], label_of: dict[int, str], children: list[list[int]],
+                   rows_of: list[list[int]]) -> list[set[str]]:
+    """Per parent: its discovered children's labels (lower-cased) that name the family (`family_words`).
+    `rows_of`: each parent's children's rows in `stats`."""
     index = vocab_index(stats)
-    kind_of = dict(zip(leaves.theme_id.astype(int), leaves.kind))
-    label_of = {int(t): str(x).lower() for t, x in zip(leaves.theme_id, leaves.label) if x}
     out = []
-    for group in children:
-        named = [c for c in group if kind_of[c] == "discovered" and c in label_of and label_of[c] in index]
-        rows = [stats.theme_ids.index(c) for c in group]
-        cols = [index[label_of[c]] if c in named else None for c in group]
-        out.append({label_of[c] for c, ok in zip(group, family_words(stats.support, rows, cols)) if ok})
+    for group, rows in zip(children, rows_of):
+        labels = [label_of.get(c, "").lower() for c in group]
+        cols = [index.get(label) if label and kind_of[c] == "discovered" else None for c, label in zip(group, labels)]
+        out.append({label for label, ok in zip(labels, family_words(stats.support, rows, cols)) if ok})
     return out
 
 
@@ -545,7 +546,7 @@ def _rename_children(stats, texts: list[str], leaves: pd.DataFrame, label_of: di
         for child in group:
             own = label_of.get(child, "").lower()
             # the parent's label is the child's, or holds it or sits inside it ("rest of Canada" over "Canada")
-            if not own or f" {own} " not in f" {taken.lower()} " and f" {taken.lower()} " not in f" {own} ":
+            if not own or not is_barred(own, [taken.lower()]):
                 continue
             barred = [taken, *(x for t, x in label_of.items() if t != child),
                       *(label for p, (label, _) in described.items() if p in children_of and label),
