@@ -215,8 +215,7 @@ def prefer_phrase(stats: TermStats, scores: np.ndarray, row: int, free: list[int
     if multi[best]:
         return best
     support = stats.support[row]
-    proper = stats.proper if stats.proper is not None else stats.names
-    if proper[best] or stats.names[best]:
+    if proper_words(stats)[best]:
         full = full_name(stats, row, free, best)
         if full is not None:
             return full
