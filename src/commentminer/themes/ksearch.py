@@ -61,7 +61,7 @@ PEAK_DROP = 0.1
 # FLAT_SHARE of it, the data does not prefer the coarse k, and the finer level is taken (see `flat_level`).
 FLAT_FACTOR = 3
 FLAT_SHARE = 0.95
-# At least one leaf per this many units: the search starts at k = n / LEAF_MAX_UNITS on big corpora (`k_floor`).
+# At least one leaf per this many units: on big corpora the chosen k is at least n / LEAF_MAX_UNITS (`k_floor`).
 LEAF_MAX_UNITS = 10_000
 
 
