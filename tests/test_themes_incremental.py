@@ -86,6 +86,8 @@ def test_new_units_go_into_existing_themes_without_refit(ctx, store, fitted):
     # ids, labels, keywords and summaries are the fit's; only the counts change
     assert list(after.index) == list(before.index)
     assert (after.label == before.label).all() and (after.summary == before.summary).all()
+    assert after.focus.equals(before.focus) and after.loose.equals(before.loose)   # the fit's, carried over
+    assert stats["loose_themes"] == int(after[after.kind == "discovered"].loose.sum())
     ut = store.read("unit_themes", "run_id = 'r2'").set_index("unit_id")
     assert len(ut) == 126 and ut.loc[old_ut.index, "theme_id"].tolist() == old_ut.theme_id.tolist()
     blob0_theme = old_ut.loc["u0000", "theme_id"]

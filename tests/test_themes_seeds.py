@@ -73,6 +73,10 @@ def test_guided_themes_find_sidelined_voting_rights_and_lip_service(tmp_path):
         assert len(children) >= 2 and parent.label.lower() not in set(children.label.str.lower()), parent.label
     named = themes[themes.kind != "other"].label.str.lower()
     assert named.is_unique, named[named.duplicated()].tolist()     # no two nodes of the tree share a label
+    # every theme of the sample corpus is about a subject: none is a loose group (themes/focus.py)
+    named_rows = themes[themes.kind != "other"]
+    assert named_rows.focus.between(0.2, 1.0).all() and not named_rows.loose.any(), named_rows[["label", "focus"]]
+    assert themes[themes.kind == "other"].focus.isna().all()
 
 
 def test_without_guided_themes_discovered_labels_still_name_two_of_three(tmp_path):

@@ -123,6 +123,7 @@ class ThemesConfig(_Section):
     other_threshold: float = Field(0.35, ge=-1, le=1)
     other_spread: float = Field(1.5, ge=0)
     summary_sentences: int = Field(3, ge=0, le=10)
+    loose_focus: float = Field(0.1, ge=0, le=1)
     match_threshold: float = Field(0.8, ge=0, le=1)
     parent_fanout: int = Field(3, ge=0)
     refit: bool = False

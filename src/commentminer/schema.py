@@ -146,6 +146,8 @@ THEMES = _table(
     ("summary_unit_ids", "VARCHAR[]"),  # the units the summary sentences are
     ("centroid", "FLOAT[]"),       # L2-normalised mean of member vectors (matching across runs)
     ("matched_similarity", "DOUBLE"),   # cosine to the registered theme whose id it kept; null when new
+    ("focus", "DOUBLE"),           # share of its sampled members with one of its top keywords; null for "other"
+    ("loose", "BOOLEAN"),          # focus below [themes] loose_focus: grouped by tone or form, not by subject
 )
 
 # Every theme any run has produced, by stable id: what a new run matches its themes against.

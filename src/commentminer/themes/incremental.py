@@ -195,7 +195,7 @@ def _write(ctx: StageContext, prev_run: str, themed: str, kinds: list[str], new_
                             WHERE ut.run_id = ? AND t.parent_id IS NOT NULL GROUP BY t.parent_id),
                  sizes AS (SELECT * FROM leaf UNION ALL SELECT * FROM parent)
             SELECT ?, t.theme_id, t.label, t.keywords, t.kind, s.n_units, s.n_comments, s.n_commenters, t.name,
-                   t.parent_id, t.summary, t.summary_unit_ids, t.centroid, t.matched_similarity
+                   t.parent_id, t.summary, t.summary_unit_ids, t.centroid, t.matched_similarity, t.focus, t.loose
             FROM themes t JOIN sizes s ON s.theme_id = t.theme_id
             WHERE t.run_id = ? AND s.n_units > 0
             """, [run_id, prev_run, run_id, run_id, prev_run])
@@ -227,7 +227,7 @@ def grown_themes(ctx: StageContext, prev_run: str | None) -> list[dict]:
 def _stats(ctx: StageContext, prev_run: str, previous: dict, n_units: int, n_new: int, gone: int,
            other_share_new: float) -> dict:
     """The stage's stats for an incremental run (the keys of a full fit's, plus what this run placed)."""
-    themes = ctx.store.query("SELECT theme_id, kind, n_units FROM themes WHERE run_id = ?", [ctx.run_id])
+    themes = ctx.store.query("SELECT theme_id, kind, n_units, loose FROM themes WHERE run_id = ?", [ctx.run_id])
     leaf = themes[themes.kind.isin(LEAF_KINDS)]
     other_units = int(themes.loc[themes.theme_id == OUTLIER_THEME, "n_units"].sum())
     return {
@@ -235,6 +235,7 @@ def _stats(ctx: StageContext, prev_run: str, previous: dict, n_units: int, n_new
         "guided_themes": int((leaf.kind == "guided").sum()),
         "discovered_themes": int((leaf.kind == "discovered").sum()),
         "parent_themes": int((themes.kind == "parent").sum()),
+        "loose_themes": int(leaf.loose.fillna(False).astype(bool).sum()),
         "guided_units": int(leaf.loc[leaf.kind == "guided", "n_units"].sum()),
         "other_units": other_units, "outlier_share": other_units / n_units if n_units else 0.0,
         "strategy": f"incremental: {n_new} new units by nearest centroid into the fit of {previous['fit_run_id']}",

@@ -8,7 +8,8 @@ Steps: guided themes from [themes] guided_path take the units close enough to th
 clusters the rest into discovered themes; units far from their discovered theme's centroid go to "other" (-1);
 ids come from the registry (tracking.py), labels and keywords from labels.py over all themes together (so
 labels contrast guided and discovered themes alike), quotes, summaries and parent themes from quotes.py,
-summary.py and hierarchy.py.
+summary.py and hierarchy.py; each theme's focus (the share of its members using one of its top keywords) marks
+the loose ones, grouped by tone or form rather than subject (focus.py).
 
 Memory is bounded by the corpus' vectors as stored (float16, 768 bytes a unit: 0.75 GB at a million units) plus
 a few numbers a unit, not by its texts or float32 copies (issue 12): the vectors are turned into float32 a chunk
@@ -32,6 +33,7 @@ from ..ids import sha256_text
 from ..store.vectors import stack
 from .base import OUTLIER_THEME
 from .clustering import far_from_theme
+from .focus import theme_focus
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import family_words, group_leaves, shared_phrases
 from .labels import describe_themes, is_barred, rename_theme, with_label
@@ -225,6 +227,7 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
         parent_of = {c: int(p.theme_id) for p in parents.itertuples() for c in p.children}
         themes["parent_id"] = pd.array([parent_of.get(int(t)) for t in themes.theme_id], dtype="Int32")
         themes = pd.concat([themes, parents.drop(columns=["children"])], ignore_index=True)
+    themes["focus"], themes["loose"] = theme_focus(stats, sampled, themes, cfg.loose_focus)
     steps.next()
     ctx.store.upsert("themes", themes)
     changes = record_changes(ctx, themes, cfg.match_threshold)
@@ -237,6 +240,7 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
         "guided_themes": int((leaf.kind == "guided").sum()),
         "discovered_themes": int((leaf.kind == "discovered").sum()),
         "parent_themes": int((themes.kind == "parent").sum()),
+        "loose_themes": int(leaf.loose.sum()),     # leaves gathered by tone or form, not by subject (focus.py)
         "guided_units": int(leaf.loc[leaf.kind == "guided", "n_units"].sum()),
         "guided_source": str(cfg.guided_path) if guided else "none",
         "other_units": int(np.sum(assignments == OUTLIER_THEME)),

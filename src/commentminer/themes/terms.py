@@ -100,6 +100,8 @@ class TermStats:
     proper: np.ndarray | None = None   # (V,) bool: a single word tagged mostly as a proper noun ("Harper")
     loose: np.ndarray | None = None    # (V,) bool: a multi-word n-gram that is not a noun phrase ("vote conservative")
     written: dict[str, str] | None = None  # word -> its written form, for words never written lower-case ("CCG")
+    # (units, V) bool CSR: which phrases each counted unit has (`term_statistics`; `regroup` keeps it: same units)
+    unit_phrases: sparse.csr_matrix | None = None
     # per-vocabulary masks that depend only on the fields above (corpus_wide, _common_words, _pointed), computed
     # once per TermStats: the label and keyword choice asks for them once per theme and candidate list
     memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -183,6 +185,7 @@ def term_statistics(
         quoted=np.array([str(p) in quoted for p in vocab], dtype=bool),
         names=np.array([all(w in names for w in str(p).split()) for p in vocab], dtype=bool),
         written=written_forms(forms),
+        unit_phrases=present.astype(bool).tocsr(),
     )
 
 
@@ -201,5 +204,5 @@ def regroup(stats: TermStats, group_of: dict[int, int]) -> TermStats:
     return TermStats(
         theme_ids=theme_ids, vocab=stats.vocab, counts=merge @ stats.counts, support=merge @ stats.support,
         doc_freq=stats.doc_freq, sizes=merge @ stats.sizes, n_units=stats.n_units, quoted=stats.quoted,
-        names=stats.names, written=stats.written,
+        names=stats.names, written=stats.written, unit_phrases=stats.unit_phrases,
     )
