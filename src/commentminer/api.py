@@ -357,8 +357,10 @@ def _run_tables(db: str | Path | None, config: Config | str | Path | None, run_i
 def themes(db: str | Path | None = None, run_id: str | None = None,
            config: Config | str | Path | None = None) -> "pd.DataFrame":
     """The run's themes (default: the latest successful run) as a DataFrame: theme_id, theme (guided name or
-    label), label, kind, parent_id, n_units, n_comments, n_commenters, share_units, n_scored, mean_score.
-    The same table as `query("themes")`."""
+    label), label, kind, parent_id, n_units, n_comments, n_commenters, share_units, n_scored, mean_score, focus
+    (share of its sampled sentences that use any of its top keywords) and loose (a group by tone or form rather
+    than subject; both null for "other" and for runs stored before they existed). The same table as
+    `query("themes")`."""
     return query("themes", run_id=run_id, db=db, config=config)
 
 
@@ -405,7 +407,7 @@ def query(
     "unit" (sentence units of `kinds`, default comment + quote) or "comment". Counts, mean score with a 95%
     bootstrap interval clustered by commenter, negative/positive shares with 95% Wilson intervals, too_few
     (distinct commenters < `min_commenters`, default [aggregate] min_commenters) and rank.
-    kind "themes": the run's themes with sizes and mean unit sentiment.
+    kind "themes": the run's themes with sizes, mean unit sentiment, focus and loose (see `themes`).
     The sentiment backend and resolver read are the run's (see `aggregate.run_backends`).
     """
     from . import aggregate as agg
@@ -424,7 +426,7 @@ def query(
             themes = agg.theme_summary(store, run_id, sentiment_backend)
             themes["theme"] = [n if isinstance(n, str) and n else lab for n, lab in zip(themes["name"], themes["label"])]
             frame = themes[["theme_id", "theme", "label", "kind", "parent_id", "n_units", "n_comments", "n_commenters",
-                            "share_units", "n_scored", "mean_score"]].astype({"parent_id": "Int64"})
+                            "share_units", "n_scored", "mean_score", "focus", "loose"]].astype({"parent_id": "Int64"})
         else:
             frame = agg.sentiment_table(
                 store, run_id, by=by, theme=theme, level=level, kinds=kinds, min_commenters=minimum,

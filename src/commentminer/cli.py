@@ -248,7 +248,8 @@ def query_sentiment(
 @query_app.command("themes")
 def query_themes(fmt: OutFormatOpt = "table", run_id: RunOpt = None, config: ConfigOpt = None, set_: SetOpt = None,
                  db: DbOpt = None) -> None:
-    """The run's themes: id, label, kind, parent, sizes (units, comments, commenters) and mean unit sentiment."""
+    """The run's themes: id, label, kind, parent, sizes (units, comments, commenters), mean unit sentiment, focus
+    and loose (grouped by tone or form rather than subject)."""
     _check_format(fmt)
     cfg = _load(config, set_, True)
     _print_table(api.query("themes", run_id=run_id, db=_db(cfg, db), config=cfg), fmt)

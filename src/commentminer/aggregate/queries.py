@@ -102,9 +102,11 @@ def unresolved_places(store: Store, resolver_id: str | None) -> pd.DataFrame:
 def theme_summary(store: Store, run_id: str, sentiment_backend: str | None) -> pd.DataFrame:
     """Themes of a run with sizes and unit-level sentiment.
 
-    Columns: theme_id, label, keywords (list of str), kind, n_units, n_comments, n_commenters (as stored by the
-    themes stage), n_scored, mean_score, share_negative/neutral/positive (over member units scored by
-    `sentiment_backend`). Order: discovered themes by size, the outlier theme (-1) last.
+    Columns: theme_id, label, keywords (list of str), kind, n_units, n_comments, n_commenters, name, parent_id,
+    summary, summary_unit_ids, focus, loose (as stored by the themes stage; focus and loose are null for "other"
+    and for runs stored before they existed), share_units, n_scored, mean_score, share_negative/neutral/positive
+    (over member units scored by `sentiment_backend`). Order: discovered themes by size, the outlier theme (-1)
+    last.
     """
     frame = store.query(
         f"""
@@ -116,7 +118,7 @@ def theme_summary(store: Store, run_id: str, sentiment_backend: str | None) -> p
             WHERE ut.run_id = ? AND c.parent_id IS NOT NULL
         )
         SELECT t.theme_id, t.label, t.keywords, t.kind, t.n_units, t.n_comments, t.n_commenters,
-               t.name, t.parent_id, t.summary, t.summary_unit_ids,
+               t.name, t.parent_id, t.summary, t.summary_unit_ids, t.focus, t.loose,
                t.n_units / nullif(sum(t.n_units) FILTER (WHERE t.kind <> 'parent') OVER (), 0) AS share_units,
                {_SHARES}
         FROM themes t
@@ -124,7 +126,7 @@ def theme_summary(store: Store, run_id: str, sentiment_backend: str | None) -> p
         LEFT JOIN sentiment s ON s.target_kind = 'unit' AND s.target_id = ut.unit_id AND s.backend_id = ?
         WHERE t.run_id = ?
         GROUP BY t.theme_id, t.label, t.keywords, t.kind, t.n_units, t.n_comments, t.n_commenters,
-                 t.name, t.parent_id, t.summary, t.summary_unit_ids
+                 t.name, t.parent_id, t.summary, t.summary_unit_ids, t.focus, t.loose
         ORDER BY t.theme_id = -1, t.n_units DESC, t.theme_id
         """,
         [run_id, run_id, sentiment_backend, run_id],

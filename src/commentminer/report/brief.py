@@ -7,7 +7,9 @@ from (only when places resolved to regions), and attributed quotes. How to read 
 last. Counts come from `aggregate.sentiment_table` at unit level over every unit kind (article sentences, reader
 comments, quoted voices), so the headline, the regional split and the sentiment shares are one computation: a
 quoted speaker counts as a commenter, article sentences count as sentences with no commenter and no place. The
-"other" theme (sentences that fit no theme) is counted in the introduction only.
+"other" theme (sentences that fit no theme) is counted in the introduction only. A loose theme (`loose.is_loose`:
+it gathers sentences by tone or form, and its label names few of them) has "(loose group)" after its heading and a
+note with its focus under it, and comes after the focused themes: within its parent, and at the top level.
 
 User text (labels, summaries, quotes, names, places, titles) is untrusted: `md()` flattens it to one line and
 escapes what Markdown would act on, and only that (so a pasted brief reads "Just think!" and "Harley-Doyle", not
@@ -27,6 +29,7 @@ import pandas as pd
 from .. import aggregate as agg
 from ..store import Store
 from .html import clip, fmt_date, fmt_pct, fmt_score, records
+from .loose import MARKER, is_loose, loose_last, loose_note
 from .pseudonyms import Pseudonyms
 
 N_QUOTES = 3
@@ -114,19 +117,17 @@ def render_brief(run: dict, overview: dict, themes: pd.DataFrame, overall: pd.Da
         lines += ["", "Names are pseudonymised: commenters appear as \"Commenter 1\", \"Commenter 2\", ... and people "
                       "quoted in articles as \"Speaker 1\", ...; places are as written."]
     for number, (top, children) in enumerate(sections, start=1):
-        title = md(names(_title(top)))
+        lines += _heading(f"## {number}.", top, names)
         if not children:
-            lines += ["", f"## {number}. {title}", ""]
             lines += _leaf(top, cells.get(top["theme_id"], {}), [r for r in regions if r["theme_id"] == top["theme_id"]],
                            [q for q in quote_rows if q["theme_id"] == top["theme_id"]], names, pseudonyms,
                            any_region)
             continue
         n_commenters = _n(top.get("n_commenters"))
-        lines += ["", f"## {number}. {title}", "",
-                  f"A group of {len(children)} themes: {n_commenters} distinct commenters in all; "
+        lines += [f"A group of {len(children)} themes: {n_commenters} distinct commenters in all; "
                   f"mean sentence sentiment {fmt_score(top.get('mean_score'))}."]
         for sub, child in enumerate(children, start=1):
-            lines += ["", f"### {number}.{sub} {md(names(_title(child)))}", ""]
+            lines += _heading(f"### {number}.{sub}", child, names)
             lines += _leaf(child, cells.get(child["theme_id"], {}),
                            [r for r in regions if r["theme_id"] == child["theme_id"]],
                            [q for q in quote_rows if q["theme_id"] == child["theme_id"]], names, pseudonyms,
@@ -147,12 +148,22 @@ def _title(theme: dict) -> str:
     return str(theme.get("name") or theme["label"])
 
 
+def _heading(prefix: str, theme: dict, names) -> list[str]:
+    """A theme's heading lines (blank line, heading, blank line); a loose theme's heading says so and a note with
+    its focus follows it."""
+    marker = f" ({MARKER})" if is_loose(theme) else ""
+    lines = ["", f"{prefix} {md(names(_title(theme)))}{marker}", ""]
+    note = loose_note(theme, fmt_pct)
+    return lines + [note, ""] if note else lines
+
+
 def theme_sections(themes_by_id: dict[int, dict], cells: dict[int, dict]) -> list[tuple[dict, list[dict]]]:
     """[(top-level theme, its leaf children)] : parents with their guided/discovered children, and leaves without
-    a parent (children = []), by distinct commenters then sentences, largest first. "other" is left out."""
+    a parent (children = []), focused themes before loose ones (`loose.is_loose`), each part by distinct commenters
+    then sentences, largest first. "other" is left out."""
     def size(theme: dict) -> tuple:
         cell = cells.get(theme["theme_id"], {})
-        return (-(cell.get("n_commenters") or theme.get("n_commenters") or 0),
+        return (loose_last(theme), -(cell.get("n_commenters") or theme.get("n_commenters") or 0),
                 -(cell.get("n_units") or theme.get("n_units") or 0), theme["theme_id"])
 
     leaves = [t for t in themes_by_id.values() if t["kind"] in ("guided", "discovered")]
@@ -251,8 +262,8 @@ def brief_tables(run: dict, overview: dict, themes: pd.DataFrame, overall: pd.Da
                  quotes: pd.DataFrame, min_commenters: int, interval_method: str,
                  pseudonyms: Pseudonyms | None = None, findings: Sequence[dict] = ()) -> dict[str, pd.DataFrame]:
     """The brief's numbers as plain tables (for brief.xlsx), same order and names as brief.md: "Summary" (the
-    key findings), "Themes" (one row per leaf theme under its group), "Regions" (theme x resolved region) and
-    "Quotes". Text is plain (no Markdown escapes)."""
+    key findings), "Themes" (one row per leaf theme under its group; "loose" marks a loose group), "Regions"
+    (theme x resolved region) and "Quotes". Text is plain (no Markdown escapes)."""
     names = pseudonyms.text if pseudonyms else (lambda v: v)
     themes_by_id = {t["theme_id"]: t for t in records(themes)}
     cells = {r["theme_id"]: r for r in records(overall) if r["theme_id"] is not None}
@@ -267,7 +278,7 @@ def brief_tables(run: dict, overview: dict, themes: pd.DataFrame, overall: pd.Da
             title = names(_title(leaf))
             rows.append({
                 "section": f"{number}.{sub}" if children else str(number), "group": group, "theme": title,
-                "kind": leaf["kind"], "distinct commenters": cell.get("n_commenters"),
+                "kind": leaf["kind"], "loose": is_loose(leaf), "distinct commenters": cell.get("n_commenters"),
                 "comments": cell.get("n_comments"), "sentences": cell.get("n_units"),
                 "mean sentiment": cell.get("mean_score"), "95% low": cell.get("mean_low"),
                 "95% high": cell.get("mean_high"), "negative share": cell.get("share_negative"),

@@ -3,6 +3,10 @@
 Built from the tables the report already shows (theme rows with their bootstrap intervals, region rows, the change
 log) plus the previous run's theme sizes. Every claim is one the evidence supports:
 - the largest themes by distinct commenters (and their share of all commenters);
+- the loose groups, when there are any: themes gathered by tone or form rather than subject (`loose.is_loose`).
+  Their label names almost none of their sentences ("waste of space" over short dismissive reactions), so they
+  are never "the theme most commenters wrote about", nor the most negative / positive theme (a group of
+  reactions is negative by construction); the finding names them instead;
 - the most negative / most positive theme, said to stand apart only from the themes whose 95% intervals it does
   not overlap ("below 7 of the 9 other themes"), and not claimed at all when it overlaps every one;
 - a regional difference only between regions that each have at least `min_commenters` distinct commenters and
@@ -15,6 +19,7 @@ Texts are plain strings (the template escapes them); `href` is an in-page anchor
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +27,7 @@ import pandas as pd
 
 from ..aggregate.tables import UNRESOLVED
 from ..store import Store
+from .loose import is_loose
 
 MAX_FINDINGS = 8
 # A theme "grew" / "shrank" when its distinct commenters changed by at least this share of its previous count
@@ -29,6 +35,8 @@ MAX_FINDINGS = 8
 GROWTH_SHARE = 0.25
 # Themes were re-drawn at another level when the number of leaf themes changed by at least this factor.
 REDRAWN_RATIO = 1.5
+# Loose themes named in their finding; the rest are counted ("and 2 more").
+MAX_LOOSE_NAMED = 3
 
 
 def _q(title: Any) -> str:
@@ -62,12 +70,15 @@ def key_findings(themes: Sequence[dict], regions: Sequence[dict], overview: dict
     """[{"text", "href"}] in reading order, at most MAX_FINDINGS. `themes`: report theme rows (theme_id, title,
     kind, n_commenters, mean_score, mean_low, mean_high, too_few); `regions`: `region_sentiment` rows; `growth`:
     rows of `growth` (grown / shrunk themes); `new_themes`: {theme_id, title, n_commenters} of new themes;
-    `redrawn_from`: (leaf themes before, now) when the themes were re-drawn (`redrawn`)."""
+    `redrawn_from`: (leaf themes before, now) when the themes were re-drawn (`redrawn`). Theme rows may carry
+    `loose` and `focus` (null or missing: not loose): only focused themes are ranked by size and sentiment."""
     found: list[dict[str, str]] = []
     leaves = _leaves(themes)
-    found += _largest(leaves, _n(overview.get("n_commenters")))
+    focused = [t for t in leaves if not is_loose(t)]
+    found += _largest(focused, _n(overview.get("n_commenters")))
+    found += _loose(leaves)   # right after the sizes: it says why a large theme may be missing from them
     found += _overall(regions)
-    found += _extremes(leaves, min_commenters)
+    found += _extremes(focused, min_commenters)
     found += _regional(regions, min_commenters)
     if redrawn_from is not None:
         before, now = redrawn_from
@@ -90,6 +101,35 @@ def _largest(leaves: Sequence[dict], n_commenters: int) -> list[dict[str, str]]:
         rest = "; ".join(f"{_q(t['title'])} ({_n(t['n_commenters']):,})" for t in ranked[1:])
         out.append({"text": f"Next by distinct commenters: {rest}.", "href": f"#theme-{ranked[1]['theme_id']}"})
     return out
+
+
+def _loose(leaves: Sequence[dict]) -> list[dict[str, str]]:
+    """One finding naming the loose leaf themes (largest first by distinct commenters) and their share of the
+    sentences in themes; none when no theme is loose."""
+    loose = sorted((t for t in leaves if is_loose(t)), key=lambda t: (-_n(t.get("n_commenters")), t["theme_id"]))
+    if not loose:
+        return []
+    one = len(loose) == 1
+    names = ", ".join(_q(t["title"]) for t in loose[:MAX_LOOSE_NAMED])
+    if len(loose) > MAX_LOOSE_NAMED:
+        names += f" and {len(loose) - MAX_LOOSE_NAMED} more"
+    focus = [float(t["focus"]) for t in loose if t.get("focus") is not None and not pd.isna(t["focus"])]
+    # the stored focus bounds what can be said; without it (rows of another origin) say only "few"
+    if len(focus) < len(loose):
+        how = f"few of {'its' if one else 'their'} sentences use any of {'its' if one else 'their'} top words"
+    elif one:
+        part = _pct(focus[0], 1)   # "3%", or "<1%" (said "under 1%")
+        part = f"only {part}" if part[0].isdigit() else part.replace("<", "under ")
+        how = f"{part} of its sentences use any of its top words"
+    else:   # a whole percent above the largest focus, so rounding never understates it
+        how = f"under {math.floor(max(focus) * 100) + 1}% of each one's sentences use any of its top words"
+    total = sum(_n(t.get("n_units")) for t in leaves)
+    share = f" ({_pct(sum(_n(t.get('n_units')) for t in loose), total)} of the sentences in themes)" if total else ""
+    head = (f"1 of the {len(leaves):,} themes is a loose group" if one
+            else f"{len(loose):,} of the {len(leaves):,} themes are loose groups")
+    text = (f"{head}, gathered by tone or form rather than by subject ({how}): {names}{share}; "
+            f"{'it is' if one else 'they are'} not ranked here.")
+    return [{"text": text, "href": f"#theme-{loose[0]['theme_id']}"}]
 
 
 def _overall(regions: Sequence[dict]) -> list[dict[str, str]]:

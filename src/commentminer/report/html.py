@@ -20,6 +20,7 @@ from ..aggregate.tables import UNRESOLVED
 from ..schema import UK_REGIONS
 from . import bidi, charts_regions, svg
 from .findings import key_findings
+from .loose import is_loose, loose_last, loose_note
 from .charts_grid import UNDATED
 from .views import time_views
 
@@ -76,6 +77,8 @@ def context(data: ReportData) -> dict[str, Any]:
     for theme in themes:
         theme.setdefault("kind", "discovered")
         theme["title"] = theme.get("name") or theme["label"]
+        theme["loose"] = is_loose(theme)   # null (runs stored before `loose` existed) reads as focused
+        theme["loose_note"] = loose_note(theme, fmt_pct)
         theme["quotes"] = [quote_view(q) for q in quotes if q["theme_id"] == theme["theme_id"]]
         theme["periods"] = [p for p in periods if p["theme_id"] == theme["theme_id"]]
         theme["bar"] = svg.share_bar(theme["share_negative"], theme["share_neutral"], theme["share_positive"],
@@ -156,14 +159,17 @@ def _article_limits() -> dict[str, int]:
 
 def theme_tree(themes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Top-level themes (parents with their `children`, then themes without a parent), biggest first, and the
-    "other" theme (units that fit no theme) separately."""
+    "other" theme (units that fit no theme) separately. Loose themes (`loose.is_loose`) come after the focused
+    ones, among the children of a parent and at the top level; size orders each part."""
+    def order(theme: dict[str, Any]) -> tuple:
+        return loose_last(theme), -(theme["n_units"] or 0), theme["theme_id"]
+
     ids = {t["theme_id"] for t in themes}
     for theme in themes:
-        theme["children"] = sorted((c for c in themes if c.get("parent_id") == theme["theme_id"]),
-                                   key=lambda c: (-(c["n_units"] or 0), c["theme_id"]))
+        theme["children"] = sorted((c for c in themes if c.get("parent_id") == theme["theme_id"]), key=order)
     top = [t for t in themes if t["kind"] != "other" and (t.get("parent_id") is None or t["parent_id"] not in ids)]
     other = next((t for t in themes if t["kind"] == "other"), None)
-    return sorted(top, key=lambda t: (-(t["n_units"] or 0), t["theme_id"])), other
+    return sorted(top, key=order), other
 
 
 def quote_view(row: dict[str, Any]) -> dict[str, Any]:
