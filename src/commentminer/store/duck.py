@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..config import StoreConfig
 from ..errors import StoreError
 from ..schema import ALL_TABLES, TABLES, Table
 from .vectors import FLOAT16_COLUMNS, float16_array, float16_blobs, iter_vector_chunks
@@ -18,7 +19,7 @@ from .vectors import FLOAT16_COLUMNS, float16_array, float16_blobs, iter_vector_
 # it, joins, sorts and aggregates spill to a temporary directory beside the store and cached table blocks are
 # evicted: without it, the themes stage's read of a million units with their vectors (a join ordered by unit id)
 # held 3 GB in DuckDB alone. An in-memory store is left uncapped: its tables live in that memory and cannot spill.
-MEMORY_LIMIT = "512MB"
+MEMORY_LIMIT = StoreConfig.model_fields["memory_limit"].default   # "512MB", the config's default (one source)
 
 SCHEMA_VERSION = 3  # 3: embeddings.vector is a float16 BLOB (was FLOAT[]); older stores are converted on open
 
