@@ -162,7 +162,7 @@ def label_quality_store(db: Path, run_id: str | None = None) -> dict:
 
     with Store(db, read_only=True) as store:
         run_id = run_id or str(store.query("SELECT run_id FROM themes ORDER BY run_id DESC LIMIT 1").iloc[0, 0])
-        themes = store.query("SELECT theme_id, label, kind, n_units, parent_id FROM themes WHERE run_id = ?",
+        themes = store.query("SELECT theme_id, label, kind, n_units, parent_id, loose FROM themes WHERE run_id = ?",
                              [run_id])
         members = store.query("SELECT ut.theme_id, u.text FROM unit_themes ut JOIN units u USING (unit_id) "
                               "WHERE ut.run_id = ?", [run_id])
@@ -183,7 +183,12 @@ def label_quality_store(db: Path, run_id: str | None = None) -> dict:
             "parent_grounding": float(np.mean(parent_grounding)) if parent_grounding else 0.0,
             "parent_labels": parents.sort_values("n_units", ascending=False).label.tolist(),
             "other_share": other / max(int(themes.loc[themes.kind != "parent", "n_units"].sum()), 1),
-            "labels": leaves.sort_values("n_units", ascending=False).label.tolist()}
+            "labels": leaves.sort_values("n_units", ascending=False).label.tolist(),
+            # loose leaves (themes/focus.py: grouped by tone or form); null in runs stored before the column
+            "loose": leaves[leaves.loose.fillna(False).astype(bool)].sort_values("n_units", ascending=False)
+            .label.tolist(),
+            "loose_share": float(leaves.loc[leaves.loose.fillna(False).astype(bool), "n_units"].sum()
+                                 / max(int(leaves.n_units.sum()), 1))}
 
 
 # -- metrics --------------------------------------------------------------------------------------------------
@@ -504,6 +509,8 @@ def print_label_quality(args) -> int:
               f"(parents {store['parent_grounding']:.1%}); other {store['other_share']:.1%}")
         print("  labels, largest first: " + "; ".join(store["labels"][:40]))
         print("  parent labels, largest first: " + "; ".join(store["parent_labels"]))
+        print(f"  loose leaves: {len(store['loose'])} ({store['loose_share']:.1%} of themed units): "
+              + "; ".join(store["loose"]))
     return 0
 
 
