@@ -15,7 +15,8 @@ from commentminer.config import Config, load_config
 from commentminer.context import StageContext
 from commentminer.report.brief import md
 from commentminer.report.stage import write_report
-from fixtures.report_store import COMMENTS, RESOLVER, RUN_ID, SENTIMENT_BACKEND, XSS_PLACE, build_report_store
+from fixtures.report_store import (COMMENTS, RESOLVER, RUN_ID, SENTIMENT_BACKEND, XSS_PLACE, add_parent_theme,
+                                   build_report_store)
 
 INJECTION = "**bold** [link](http://x) <script>alert(2)</script> `code` # head _em_ ![img](http://y)"
 OVERRIDES = ["run.progress=false", "aggregate.min_commenters=2"]
@@ -65,11 +66,7 @@ def test_brief_has_one_section_per_theme_with_aggregate_numbers(store, tmp_path)
 
 def test_brief_groups_leaf_themes_under_their_parent(store, tmp_path):
     build_report_store(store)
-    themes = store.read("themes", "run_id = ?", [RUN_ID])
-    parent = themes[themes.theme_id == 0].copy()
-    parent[["theme_id", "label", "kind", "n_commenters"]] = [7, "access to care", "parent", 5]
-    themes.loc[themes.theme_id.isin([0, 1]), "parent_id"] = 7
-    store.upsert("themes", pd.concat([themes, parent], ignore_index=True))
+    add_parent_theme(store)
     config = load_config(overrides=OVERRIDES)
     brief = write_report(StageContext.create(store, config, run_id=RUN_ID), tmp_path)["brief"].read_text("utf-8")
     sections = _sections(brief)

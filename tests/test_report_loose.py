@@ -13,7 +13,7 @@ from commentminer.config import load_config
 from commentminer.context import StageContext
 from commentminer.report.findings import MAX_FINDINGS, key_findings
 from commentminer.report.stage import write_report
-from fixtures.report_store import RUN_ID, build_report_store
+from fixtures.report_store import RUN_ID, add_parent_theme, build_report_store
 
 OVERRIDES = ["run.progress=false", "aggregate.min_commenters=2"]
 HOSTILE_LABEL = "<img src=x onerror=window.__pwned=9>"
@@ -133,11 +133,7 @@ def test_brief_marks_a_loose_theme_and_lists_it_after_the_focused_ones(store, tm
 
 def test_brief_lists_loose_children_after_focused_siblings(store, tmp_path):
     build_report_store(store)
-    themes = store.read("themes", "run_id = ?", [RUN_ID])
-    parent = themes[themes.theme_id == 0].copy()
-    parent[["theme_id", "label", "kind", "n_commenters"]] = [7, "access to care", "parent", 5]
-    themes.loc[themes.theme_id.isin([0, 1]), "parent_id"] = 7
-    store.upsert("themes", pd.concat([themes, parent], ignore_index=True))
+    add_parent_theme(store)
     store.query(LOOSE_FUNDING)
     brief = write_report(StageContext.create(store, load_config(overrides=OVERRIDES), run_id=RUN_ID),
                          tmp_path)["brief"].read_text("utf-8")
