@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from commentminer.themes.hierarchy import (MAX_PARENTS, MIN_PARENTS, coherence, family_words, group_leaves,
-                                           n_parents_range, shared_phrases)
+from commentminer.themes.hierarchy import (MAX_PARENTS, MIN_PARENTS, children_label, coherence, family_words,
+                                           group_leaves, n_parents_range, shared_phrases)
 
 
 def _leaves(n_groups: int, per: int, dim: int = 32, spread: float = 0.15, seed: int = 0):
@@ -45,3 +45,10 @@ def test_a_childs_label_names_the_family_when_its_siblings_say_it_more():
     assert family_words(support, [0, 1, 2], [0, 1, None]) == [True, False, False]
     assert family_words(support, [0, 1], [0, 1]) == [True, False]   # 900 of 1,727 is still over half
     assert family_words(support, [0], [0]) == [False]               # no siblings, no family word
+
+
+def test_children_label_names_up_to_three_children_and_counts_the_rest():
+    assert children_label(["police"]) == "police"
+    assert children_label(["Hillary Clinton", "Margaret Wente"]) == "Hillary Clinton and Margaret Wente"
+    assert children_label(["Mike Duffy", "Rob Ford", "Heave Steve"]) == "Mike Duffy, Rob Ford and Heave Steve"
+    assert children_label(["a", "b", "c", "d", "e"]) == "a, b, c and 2 more"

@@ -11,6 +11,7 @@ import pytest
 from commentminer.errors import CommentminerError
 from commentminer.ids import sha256_text
 from commentminer.themes import stage
+from commentminer.themes.hierarchy import children_label
 from test_themes import blob_corpus
 
 MODEL_ID = "test-embedder"
@@ -152,18 +153,20 @@ def test_stage_with_two_embedding_models_takes_the_configured_embedders(ctx, sto
     assert stage.run(ctx)["embedding_model_id"] == "other-embedder"
 
 
-def _families_corpus(per: int = 20, dim: int = 48, seed: int = 3):
+def _families_corpus(per: int = 20, dim: int = 48, seed: int = 3, unique_fillers: bool = False):
     """Two families of three tight blobs. In family A every unit of blob 0 says "canada" and half the units of
-    its siblings do too, so "canada" labels blob 0 and is the family's word more than blob 0's."""
+    its siblings do too, so "canada" labels blob 0 and is the family's word more than blob 0's. With
+    `unique_fillers` no filler word is said twice, so family B's blobs share no phrase at all."""
     rng = np.random.default_rng(seed)
     families = rng.normal(size=(2, dim))
     topics = ["canada", "pipeline", "healthcare", "budget", "football", "weather"]
-    side = [f"w{j}x" for j in range(60)]   # one-off filler words: no phrase but the topic repeats
+    side = [f"w{j}x" for j in range(60)]   # filler words: no phrase but the topic repeats in a blob
     texts, vecs = [], []
     for blob in range(6):
         centre = families[blob // 3] + 0.35 * rng.normal(size=dim)
         for i in range(per):
-            words = [topics[blob], *rng.choice(side, size=2, replace=False)]
+            fillers = [f"u{blob}y{i}y{k}z" for k in range(2)] if unique_fillers else rng.choice(side, 2, replace=False)
+            words = [topics[blob], *fillers]
             if blob in (1, 2) and i % 2 == 0:
                 words.append("canada")
             rng.shuffle(words)
@@ -188,3 +191,19 @@ def test_a_parent_takes_its_familys_word_and_the_child_is_renamed(ctx, store):
     assert len(renamed) >= 1                                         # its old label is still among its keywords
     named = themes[themes.kind != "other"].label.str.lower()
     assert named.is_unique, named.tolist()
+
+
+def test_a_parent_whose_children_share_no_phrase_is_named_by_them(ctx, store):
+    texts, vecs = _families_corpus(unique_fillers=True)
+    write_corpus(store, texts, vecs)
+    ctx.config.themes.small_corpus_units_per_theme = 20
+    stage.run(ctx)
+    themes = store.read("themes", "run_id = ?", ["run_test"])
+    parents = themes[themes.kind == "parent"].set_index("label")
+    assert "canada" in {p.lower() for p in parents.index}            # a shared word still names its family
+    other = parents.loc[[p for p in parents.index if p.lower() != "canada"]]
+    assert len(other) == 1, parents.index.tolist()
+    children = themes[themes.parent_id == other.theme_id.iloc[0]].sort_values("theme_id")
+    assert sorted(children.label.str.lower()) == ["budget", "football", "weather"]
+    # equal sizes: the children in id order, all three named
+    assert other.index[0] == children_label(children.label.tolist())

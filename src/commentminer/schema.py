@@ -134,7 +134,8 @@ THEMES = _table(
     "themes", ("run_id", "theme_id"),
     ("run_id", "VARCHAR"),
     ("theme_id", "INTEGER"),       # -1 = "other" (units that fit no theme)
-    ("label", "VARCHAR"),          # grounded phrase (1-4 words) that occurs in member units
+    ("label", "VARCHAR"),          # grounded phrase (1-4 words) that occurs in member units; a parent whose
+                                   # children share none: their labels ("A, B and 2 more", hierarchy.children_label)
     ("keywords", "VARCHAR[]"),
     ("kind", "VARCHAR"),           # "guided" | "discovered" | "other" | "parent"
     ("n_units", "INTEGER"),

@@ -33,9 +33,9 @@ from ..ids import sha256_text
 from ..store.vectors import stack
 from .base import OUTLIER_THEME
 from .clustering import far_from_theme
-from .focus import theme_focus
+from .focus import keyword_focus, theme_focus
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
-from .hierarchy import family_words, group_leaves, shared_phrases
+from .hierarchy import PARENT_MIN_COVER, children_label, family_words, group_leaves, shared_phrases
 from .labels import describe_themes, is_barred, rename_theme, with_label
 from .terms import regroup, term_statistics, vocab_index
 from .pos import SpacyTagger
@@ -510,8 +510,14 @@ def parent_rows(
                                 stats=regroup(stats, parent_of) if stats is not None else None,
                                 forms_cache=forms_cache, allowed_labels=shared,
                                 used_labels=[x for x in label_of.values() if x.lower() not in promoted])
-    renamed = _rename_children(stats, texts, leaves, label_of, dict(zip(ids, children)), described, cfg,
+    unnamed = _unnamed_parents(stats, described, dict(zip(ids, children)), sampled_of)
+    renamed = _rename_children(stats, texts, leaves, label_of,
+                               {pid: g for pid, g in zip(ids, children) if pid not in unnamed}, described, cfg,
                                forms_cache) if promoted else {}
+    for pid, group in zip(ids, children):
+        if pid in unnamed:
+            described[pid] = _named_by_children(stats, sampled_of, leaves, group, renamed, described[pid],
+                                                cfg.loose_focus)
     counts = theme_counts(ctx, parent_of)
     rows = []
     for pid, group, cent, sim in zip(ids, children, cents, matched):
@@ -525,6 +531,31 @@ def parent_rows(
             "children": group,
         })
     return pd.DataFrame(rows), renamed
+
+
+def _unnamed_parents(stats, described: dict, children_of: dict[int, list[int]], sampled_of: np.ndarray) -> set[int]:
+    """Parents whose label is in fewer than PARENT_MIN_COVER of their sampled members (or that got no phrase at
+    all, "theme N"): no phrase their children share names the group (hierarchy.children_label)."""
+    if stats is None:
+        return set()
+    return {pid for pid, group in children_of.items()
+            if keyword_focus(stats, [described[pid][0]], np.flatnonzero(np.isin(sampled_of, group))) < PARENT_MIN_COVER}
+
+
+def _named_by_children(stats, sampled_of: np.ndarray, leaves: pd.DataFrame, group: list[int], renamed: dict,
+                       described: tuple, loose_below: float) -> tuple:
+    """(label, keywords) of a parent named by its children (a guided child by its name): the focused ones first
+    (a loose child's label names few of its own members, focus.py), each part largest first. The rejected label
+    leaves the keywords."""
+    named = []
+    for row in leaves[leaves.theme_id.isin(group)].itertuples():
+        theme = int(row.theme_id)
+        label, keywords = renamed.get(theme, (str(row.label), list(row.keywords)))
+        loose = keyword_focus(stats, keywords, np.flatnonzero(sampled_of == theme)) < loose_below
+        title = row.name if isinstance(row.name, str) and row.name else label
+        named.append((loose, -int(row.n_units), theme, title))
+    rejected, keywords = described
+    return children_label([title for *_, title in sorted(named)]), [k for k in keywords if k.lower() != rejected.lower()]
 
 
 def _family_labels(stats, kind_of: dict[int, str], label_of: dict[int, str], children: list[list[int]],
