@@ -96,6 +96,17 @@ def test_default_matching_ignores_case_spaces_and_dashes():
                       "comment_id": "Comment ID"}
 
 
+def test_wordpress_and_sfu_comment_columns_are_matched_by_default():
+    wordpress = ["comment_ID", "comment_post_ID", "comment_author", "comment_author_email", "comment_date",
+                 "comment_content", "comment_parent"]
+    assert resolve_columns(wordpress, None, "wp.csv") == {
+        "text": "comment_content", "name": "comment_author", "date": "comment_date", "comment_id": "comment_ID",
+        "parent_id": "comment_parent", "article_id": "comment_post_ID"}
+    sfu = ["article_id", "comment_author", "comment_counter", "comment_text", "constructive"]   # SFU C3's own
+    assert resolve_columns(sfu, None, "C3.csv") == {"text": "comment_text", "name": "comment_author",
+                                                    "article_id": "article_id"}
+
+
 def test_field_name_wins_over_aliases():
     fields = resolve_columns(["author", "name", "text", "comment"], None, "f.csv")
     assert (fields["name"], fields["text"]) == ("name", "text")

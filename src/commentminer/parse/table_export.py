@@ -5,14 +5,18 @@ Fields we understand (the column holding each one is found by name, case-insensi
 dots read as "_", so "Created At" matches created_at):
 
     field          columns matched by default                   becomes
-    text           text, comment, comment_text, message         comments.text (required; whitespace runs -> " ")
-    name           name, author, user, username, commenter      comments.name
+    text           text, comment, comment_text, comment_content, comments.text (required; whitespace runs -> " ")
+                   message
+    name           name, author, comment_author, author_name,   comments.name
+                   user, username, user_name, commenter
     place          place, location                              comments.place
     signature      signature                                    "Name, Place" split by parse/signatures.py
-    date           date, created_at, created, posted, timestamp comments.published (ISO) + date_raw (as written)
+    date           date, created_at, created, posted,           comments.published (ISO) + date_raw (as written)
+                   timestamp, comment_date
     comment_id     comment_id, id                               comments.external_id
-    parent_id      parent_id, in_reply_to                       comments.parent_external_id
-    article_id     article_id, thread, thread_id, post_id       articles.external_id
+    parent_id      parent_id, in_reply_to, comment_parent       comments.parent_external_id
+    article_id     article_id, thread, thread_id, post_id,      articles.external_id
+                   comment_post_id
     article_title  article_title, title, headline               articles.title
     article_url    article_url, url, link                       articles.url
     article_date   article_date                                 articles.published + date_raw
@@ -67,15 +71,17 @@ from .signatures import is_withheld, parse_signature
 from .table_read import read_table
 
 # our field -> column names matched by default (after the field's own name), in order of preference
+# (WordPress' comment table exports as comment_content, comment_author, comment_date, comment_parent and
+# comment_post_ID; the SFU news comments corpus has comment_text and comment_author)
 FIELDS: dict[str, tuple[str, ...]] = {
-    "text": ("comment", "comment_text", "message"),
-    "name": ("author", "user", "username", "commenter"),
+    "text": ("comment", "comment_text", "comment_content", "message"),
+    "name": ("author", "comment_author", "author_name", "user", "username", "user_name", "commenter"),
     "place": ("location",),
     "signature": (),
-    "date": ("created_at", "created", "posted", "timestamp"),
+    "date": ("created_at", "created", "posted", "timestamp", "comment_date"),
     "comment_id": ("id",),
-    "parent_id": ("in_reply_to",),
-    "article_id": ("thread", "thread_id", "post_id"),
+    "parent_id": ("in_reply_to", "comment_parent"),
+    "article_id": ("thread", "thread_id", "post_id", "comment_post_id"),
     "article_title": ("title", "headline"),
     "article_url": ("url", "link"),
     "article_date": (),
