@@ -71,7 +71,7 @@ def test_strategy_is_chosen_by_corpus_size():
     large, strategy, _ = model.cluster_model(50_000)
     assert isinstance(large, SelectedKClusterer) and strategy.startswith("medium:")
     assert (large.seed, large.k_max, large.fit_sample, large.min_size) == (5, 30, 5000, 15)
-    assert ",n/10000:k<=30:ksearch=c2f+leaves+flat:umap-epochs=200:sample=5000" in model.model_id
+    assert ",n/10000:k<=30:ksearch=c2f+leaves+flat3x:umap-epochs=200:sample=5000" in model.model_id
     assert BertopicThemeModel().cluster_model(50_000)[0].k_max == 0          # no ceiling by default (issue 13)
 
 
@@ -272,8 +272,9 @@ def test_flat_level_takes_finer_leaves_only_when_the_peak_is_no_peak():
 
     # SFU C3 12k (UMAP silhouettes): 12 is the rank-sum peak, yet 80 and 220 separate almost as well
     c3 = curve({2: 0.280, 12: 0.375, 21: 0.350, 41: 0.355, 80: 0.366, 112: 0.349, 220: 0.365})
-    assert flat_level(c3, 12) == 80                               # the smallest k >= 3 x 12 keeping 95%
-    assert flat_level({**c3, 57: (10.0, 0.358)}, 12) == 57        # smallest, not the best-separated (noise)
+    assert flat_level(c3, 12) == 41                               # flat (80 keeps 95%): the first k >= 3 x 12
+    assert flat_level({**c3, 36: (10.0, 0.30)}, 12) == 36         # whatever its own silhouette (noise)
+    assert flat_level({k: v for k, v in c3.items() if k not in (80, 220)}, 12) is None   # none keeps 95%
     assert flat_level(curve({12: 0.375, 21: 0.370, 30: 0.300}), 12) is None    # 21 < 3 x 12: not finer enough
     # StackOverflow: a real peak (the best k >= 60 keeps 0.59 of its silhouette)
     so = curve({2: 0.309, 15: 0.645, 20: 0.620, 57: 0.368, 80: 0.360, 142: 0.366})

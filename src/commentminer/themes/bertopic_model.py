@@ -78,7 +78,7 @@ class BertopicThemeModel:
             f":maxk={self.small_corpus_max_themes}:mts={self.min_topic_size}"
             f":ng={self.ngram_range[0]}-{self.ngram_range[1]}:top={self.top_n_words}:maxdf={self.label_max_df}"
             f":k>={max(2, self.min_themes)},n/{LEAF_MAX_UNITS}:k<={self.max_themes or 'n/mts'}"
-            f":ksearch=c2f+leaves+flat:umap-epochs=200:sample={self.fit_sample}"
+            f":ksearch=c2f+leaves+flat3x:umap-epochs=200:sample={self.fit_sample}"
         )
 
     @classmethod
