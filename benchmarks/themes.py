@@ -168,6 +168,7 @@ def label_quality_store(db: Path, run_id: str | None = None) -> dict:
                               "WHERE ut.run_id = ?", [run_id])
     leaves = themes[themes.kind.isin(["guided", "discovered"])]
     parents = themes[themes.kind == "parent"]
+    loose = leaves.loose.fillna(False).astype(bool)   # themes/focus.py; null in runs stored before the column
 
     def grounded(label: str, texts) -> float:
         return float(np.mean([phrase_occurs(label.lower(), t) for t in texts])) if len(texts) else 0.0
@@ -184,11 +185,8 @@ def label_quality_store(db: Path, run_id: str | None = None) -> dict:
             "parent_labels": parents.sort_values("n_units", ascending=False).label.tolist(),
             "other_share": other / max(int(themes.loc[themes.kind != "parent", "n_units"].sum()), 1),
             "labels": leaves.sort_values("n_units", ascending=False).label.tolist(),
-            # loose leaves (themes/focus.py: grouped by tone or form); null in runs stored before the column
-            "loose": leaves[leaves.loose.fillna(False).astype(bool)].sort_values("n_units", ascending=False)
-            .label.tolist(),
-            "loose_share": float(leaves.loc[leaves.loose.fillna(False).astype(bool), "n_units"].sum()
-                                 / max(int(leaves.n_units.sum()), 1))}
+            "loose": leaves[loose].sort_values("n_units", ascending=False).label.tolist(),
+            "loose_share": float(leaves.loc[loose, "n_units"].sum() / max(int(leaves.n_units.sum()), 1))}
 
 
 # -- metrics --------------------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ def keyword_focus(stats: TermStats, keywords: Sequence[str], members: np.ndarray
     FOCUS_KEYWORDS of `keywords` (as written in labels: "Globe and Mail" is the phrase "globe and mail");
     0.0 when there are no members or none of the keywords is a counted phrase."""
     index = vocab_index(stats)
-    cols = sorted({index[key] for key in (str(k).lower().replace("’", "'") for k in list(keywords)[:FOCUS_KEYWORDS])
-                   if key in index})
+    # keywords are phrases as displayed ("CCG boards"); the counted phrases are their lower-cased forms
+    cols = sorted({index[key] for key in (str(k).lower() for k in list(keywords)[:FOCUS_KEYWORDS]) if key in index})
     if not len(members) or not cols:
         return 0.0
     return float(np.mean(stats.unit_phrases[np.asarray(members)][:, cols].getnnz(axis=1) > 0))
