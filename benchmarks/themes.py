@@ -143,7 +143,7 @@ def label_quality_stackoverflow(texts: list[str], vectors: np.ndarray, gold: np.
     from commentminer.themes.labels import describe_themes
     from commentminer.themes.pos import SpacyTagger
 
-    pred, _ = run_commentminer(vectors, seed)
+    pred, _ = run_commentminer(vectors, seed, texts)
     described = describe_themes(texts, pred, (1, 3), 10, 0.2, tagger=SpacyTagger())
     rows = []
     for theme, (label, _) in sorted(described.items()):
@@ -237,13 +237,18 @@ def other_shares(vectors: np.ndarray, pred: np.ndarray, threshold: float = 0.35,
             "other_parents": float(np.mean(other | ~parented)) if groups else None, "parents": len(groups)}
 
 
-def run_commentminer(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
-    """(a) The cluster model BertopicThemeModel picks for this corpus size (labels are not needed here)."""
+def run_commentminer(vectors: np.ndarray, seed: int, texts: list[str] | None = None) -> tuple[np.ndarray, str]:
+    """(a) The cluster model BertopicThemeModel picks for this corpus size (labels are not needed here), given the
+    texts as the themes stage gives them (their words refine the partition, themes/lexical.py)."""
     from commentminer.themes.bertopic_model import BertopicThemeModel
+    from commentminer.themes.clustering import SelectedKClusterer
 
     model = BertopicThemeModel(seed=seed)
     clusterer, strategy, _ = model.cluster_model(len(vectors))
-    clusterer.fit(vectors)
+    if isinstance(clusterer, SelectedKClusterer):
+        clusterer.fit(vectors, texts=texts)
+    else:
+        clusterer.fit(vectors)
     if hasattr(clusterer, "describe"):
         strategy, _ = clusterer.describe(len(vectors))
     return np.asarray(clusterer.labels_), strategy
@@ -289,7 +294,7 @@ def evaluate(name: str, texts: list[str], vectors: np.ndarray, gold: np.ndarray,
     for method in methods:
         start = time.perf_counter()
         if method == "commentminer":
-            pred, how = run_commentminer(vectors, seed)
+            pred, how = run_commentminer(vectors, seed, texts)
         elif method == "bertopic":
             pred, how = run_bertopic_default(texts, vectors, seed)
         else:
@@ -552,7 +557,7 @@ def print_fit_time(args) -> int:
         if method == "kmeans":
             continue
         start = time.perf_counter()
-        pred, how = (run_commentminer(vectors, args.seed) if method == "commentminer"
+        pred, how = (run_commentminer(vectors, args.seed, texts) if method == "commentminer"
                      else run_bertopic_default(texts, vectors, args.seed))
         seconds = time.perf_counter() - start
         pred = np.asarray(pred)

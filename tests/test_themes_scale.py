@@ -110,12 +110,18 @@ def test_labels_and_summaries_read_only_a_per_theme_sample(ctx, store, large_pat
     monkeypatch.setattr(stage, "texts_at", lambda c, kinds, positions, rows: read.append(positions) or
                         texts_at(c, kinds, positions, rows))
     stats = stage.run(ctx)
-    assert stats["label_sample"] == len(read[0]) <= 60 and len(read) == 1
+    # two reads: the fit sample's texts (their words refine the partition, lexical.py), then the label sample's
+    assert len(read) == 2 and len(read[0]) == large_path.fit_sample
+    assert stats["label_sample"] == len(read[1]) <= 60
     themes, units = _rows(store)
     summarised = {u for ids in themes.summary_unit_ids for u in ids}
-    sampled = set(units.unit_id.to_numpy()[read[0]])
+    sampled = set(units.unit_id.to_numpy()[read[1]])
     assert summarised and summarised <= sampled
     assert themes.label.str.len().gt(0).all()
+    large_path.lexical_weight = 0          # no refinement by words: the fit sample's texts are not read
+    read.clear()
+    stage.run(ctx)
+    assert len(read) == 1 and len(read[0]) <= 60
 
 
 def test_theme_sample_is_even_seeded_and_nested():

@@ -111,6 +111,8 @@ class ThemesConfig(_Section):
     max_themes: int = Field(0, ge=0)
     min_themes: int = Field(0, ge=0)
     fit_sample: int = Field(10_000, ge=100)
+    lexical_weight: float = Field(0.6, ge=0, le=4)
+    lexical_dims: int = Field(128, ge=1)
     ngram_range: tuple[int, int] = (1, 3)
     top_n_words: int = Field(10, gt=0)
     label_max_df: float = Field(0.2, gt=0, le=1)

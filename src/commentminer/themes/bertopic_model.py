@@ -32,7 +32,7 @@ import numpy as np
 
 from .base import OUTLIER_THEME, ThemeFit, ThemeInfo
 from .clustering import SelectedKClusterer, SmallCorpusClusterer, n_clusters_for
-from .ksearch import LEAF_MAX_UNITS
+from .ksearch import FLAT_SHARE, LEAF_MAX_UNITS
 from .labels import describe_themes
 from .terms import make_vectorizer
 
@@ -57,6 +57,8 @@ class BertopicThemeModel:
         max_themes: int = 0,
         fit_sample: int = 10_000,
         min_themes: int = 0,
+        lexical_weight: float = 0.6,
+        lexical_dims: int = 128,
     ):
         self.seed = seed
         self.small_corpus_max_units = small_corpus_max_units
@@ -69,6 +71,8 @@ class BertopicThemeModel:
         self.max_themes = max_themes
         self.fit_sample = fit_sample
         self.min_themes = min_themes
+        self.lexical_weight = lexical_weight
+        self.lexical_dims = lexical_dims
 
     @property
     def model_id(self) -> str:
@@ -78,7 +82,8 @@ class BertopicThemeModel:
             f":maxk={self.small_corpus_max_themes}:mts={self.min_topic_size}"
             f":ng={self.ngram_range[0]}-{self.ngram_range[1]}:top={self.top_n_words}:maxdf={self.label_max_df}"
             f":k>={max(2, self.min_themes)},n/{LEAF_MAX_UNITS}:k<={self.max_themes or 'n/mts'}"
-            f":ksearch=c2f+leaves+flat3x:umap-epochs=200:sample={self.fit_sample}"
+            f":ksearch=c2f+leaves+flat3x@{FLAT_SHARE}:umap-epochs=200:sample={self.fit_sample}"
+            + (f":words={self.lexical_weight}x{self.lexical_dims}" if self.lexical_weight else "")
         )
 
     @classmethod
@@ -96,6 +101,8 @@ class BertopicThemeModel:
             max_themes=cfg.max_themes,
             fit_sample=cfg.fit_sample,
             min_themes=cfg.min_themes,
+            lexical_weight=cfg.lexical_weight,
+            lexical_dims=cfg.lexical_dims,
         )
 
     # -- fitting ---------------------------------------------------------------------------------------------
@@ -116,18 +123,21 @@ class BertopicThemeModel:
             clusterer = SmallCorpusClusterer(1).fit(embeddings)
             return self._finish(texts, assignments, clusterer.probabilities_, "single", {})
         clusterer, strategy, details = self.cluster_model(n)
+        if isinstance(clusterer, SelectedKClusterer):
+            clusterer.texts = texts   # BERTopic calls the cluster model's fit(X) without them
         assignments, probabilities = self._fit_bertopic(texts, embeddings, clusterer)
         if isinstance(clusterer, SelectedKClusterer):
             strategy, details = clusterer.describe(n)
         return self._finish(texts, assignments, probabilities, strategy, details)
 
-    def cluster(self, embeddings: np.ndarray, progress=None) -> ThemeFit:
+    def cluster(self, embeddings: np.ndarray, progress=None, texts: Sequence[str] | None = None) -> ThemeFit:
         """`fit`'s clustering alone: the same partition of the units, without BERTopic's c-TF-IDF or any labels.
 
         The themes stage labels the final themes itself (after guided themes and the "other" cut), so it calls
         this and skips the two label passes `fit` makes over every text. Theme ids are numbered by size, largest
         first (as BERTopic numbers them in `fit`); `ThemeFit.themes` is empty. `progress` (the stage context's,
-        optional) wraps the loop over the k values tried.
+        optional) wraps the loop over the k values tried. `texts` (one per row, optional): the units' words refine
+        the partition of a larger corpus (`lexical_weight`, lexical.py).
         """
         embeddings = np.asarray(embeddings, dtype=np.float32)
         n = len(embeddings)
@@ -140,9 +150,11 @@ class BertopicThemeModel:
             clusterer, strategy, details = self.cluster_model(n)
         if progress is not None and isinstance(clusterer, SelectedKClusterer):
             clusterer.progress = progress
-        clusterer.fit(embeddings)
         if isinstance(clusterer, SelectedKClusterer):
+            clusterer.fit(embeddings, texts=texts)
             strategy, details = clusterer.describe(n)
+        else:
+            clusterer.fit(embeddings)
         assignments = numbered_by_size(np.asarray(clusterer.labels_, np.int64))
         details = {**details, "n_units": n, "n_themes": int(len(np.unique(assignments))), "outlier_share": 0.0}
         return ThemeFit(assignments=assignments, probabilities=np.asarray(clusterer.probabilities_, np.float64),
@@ -161,7 +173,8 @@ class BertopicThemeModel:
             clusterer = SmallCorpusClusterer(k, min_size=max(2, self.units_per_theme // 4))
             return clusterer, "small:ward", {"target_themes": k, "min_theme_size": clusterer.min_size}
         clusterer = SelectedKClusterer(seed=self.seed, k_min=max(2, self.min_themes), k_max=self.max_themes,
-                                       min_size=self.min_topic_size, fit_sample=self.fit_sample)
+                                       min_size=self.min_topic_size, fit_sample=self.fit_sample,
+                                       lexical_weight=self.lexical_weight, lexical_dims=self.lexical_dims)
         return clusterer, "medium:umap5+kmeans", {}
 
     def _fit_bertopic(self, texts: list[str], embeddings: np.ndarray, cluster_model):

@@ -262,25 +262,30 @@ def discover(ctx: StageContext, model, units: Units, rest: np.ndarray, chunk_row
     The theme model's `cluster` gets float32 vectors of at most `fit_sample` units: above that, its cluster
     model is fitted on its own seeded sample of `rest` (the same sample and k ceiling `fit` would use on all of
     `rest`) and every other unit goes to the nearest centroid here, a chunk at a time, so all of `rest` is never
-    one float32 matrix. The partition is the one `model.cluster(all vectors of rest)` gives.
+    one float32 matrix. The partition is the one `model.cluster(all vectors and texts of rest)` gives. The texts
+    (of the fit sample only) are read when the cluster model refines its partition by words (lexical.py).
     """
     from .bertopic_model import MIN_UNITS_TO_CLUSTER, numbered_by_size
     from .clustering import SelectedKClusterer, nearest_centroid
 
     n = len(rest)
+    kinds = list(ctx.config.themes.unit_kinds)
     if not hasattr(model, "cluster"):  # a backend that fits on texts too: it gets every text and vector of rest
-        fit = model.fit(texts_at(ctx, list(ctx.config.themes.unit_kinds), rest, chunk_rows),
-                        float32_rows(units.vectors[rest]))
+        fit = model.fit(texts_at(ctx, kinds, rest, chunk_rows), float32_rows(units.vectors[rest]))
         return np.asarray(fit.assignments, np.int64), fit.strategy
     clusterer = model.cluster_model(n)[0] if hasattr(model, "cluster_model") and n >= MIN_UNITS_TO_CLUSTER else None
+    # the words of the units clustered refine the partition (lexical.py); read only when they are used
+    words = isinstance(clusterer, SelectedKClusterer) and clusterer.lexical_weight > 0
     if not isinstance(clusterer, SelectedKClusterer) or n <= clusterer.fit_sample:
         dim = units.vectors.shape[1] if units.vectors.ndim == 2 else 0
+        extra = {"texts": texts_at(ctx, kinds, rest, chunk_rows)} if words else {}
         fit = model.cluster(float32_rows(units.vectors[rest]) if n else np.zeros((0, dim), np.float32),
-                            progress=ctx.progress)
+                            progress=ctx.progress, **extra)
         return np.asarray(fit.assignments, np.int64), fit.strategy
     sample = clusterer.sample_indices(n)
     clusterer.progress = ctx.progress
-    clusterer.fit(float32_rows(units.vectors[rest[sample]]), n_units=n)   # the k range of all n units
+    clusterer.fit(float32_rows(units.vectors[rest[sample]]), n_units=n,   # the k range of all n units
+                  texts=texts_at(ctx, kinds, rest[sample], chunk_rows) if words else None)
     labels = np.empty(n, dtype=np.int64)
     for start in range(0, n, chunk_rows):
         labels[start : start + chunk_rows] = nearest_centroid(
