@@ -58,6 +58,11 @@ def test_tables_hold_the_sample_corpus(runs):
         run = store.query("SELECT * FROM runs WHERE run_id = ?", [first.run_id]).iloc[0]
         assert run["status"] == "ok"
         assert json.loads(run["config_json"])["themes"]["seed"] == 42 and len(run["config_hash"]) == 12
+        # what the themes and vectors depend on besides the config: the packages and the CPU
+        versions = json.loads(run["versions_json"])
+        for package in ("umap-learn", "numba", "scipy", "scikit-learn", "onnxruntime"):
+            assert versions[package][0].isdigit(), (package, versions[package])
+        assert versions["cpu"] and versions["cpu"] != "unknown ()"
 
 
 def test_every_signed_place_resolves(runs):

@@ -44,9 +44,12 @@ ANALYSIS_STAGES: tuple[tuple[str, str], ...] = (
     ("themes", "commentminer.themes.stage:run"),
 )
 
+# What a run's results depend on. The themes move with umap-learn, numba, scipy and the CPU (UMAP's layout follows
+# floating-point paths: the same code and data gave Biomedical 18 themes on one machine and 20 on another,
+# benchmarks/README.md), the vectors with onnxruntime and tokenizers.
 _VERSIONED_PACKAGES = (
-    "commentminer", "torch", "sentence-transformers", "bertopic", "scikit-learn", "spacy", "vaderSentiment",
-    "duckdb", "pandas", "numpy",
+    "commentminer", "torch", "sentence-transformers", "onnxruntime", "tokenizers", "bertopic", "umap-learn",
+    "numba", "scikit-learn", "scipy", "spacy", "vaderSentiment", "duckdb", "pandas", "numpy",
 )
 
 INGEST_STAGES = ("ingest", "parse")
@@ -470,13 +473,25 @@ def latest_run(store: "Store") -> str:
 
 
 def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
+    versions = {"python": platform.python_version(), "cpu": _cpu_model()}
     for package in _VERSIONED_PACKAGES:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
     return versions
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what `platform` knows, with the machine type."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()} ({platform.machine()})"
+    except OSError:
+        pass
+    return f"{platform.processor() or 'unknown'} ({platform.machine()})"
 
 
 def mark_interrupted_runs(store: "Store") -> int:
