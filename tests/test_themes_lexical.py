@@ -109,3 +109,14 @@ def test_model_id_and_config_carry_the_word_refinement():
     assert (large.lexical_weight, large.lexical_dims) == (0.3, 64)
     with pytest.raises(ValueError):
         ThemesConfig(lexical_weight=-1)
+
+
+def test_bertopic_fit_hands_the_texts_to_the_cluster_model(no_umap):
+    """BERTopic calls the cluster model's fit(X) itself: BertopicThemeModel.fit gives it the texts beforehand."""
+    X, texts, truth = two_topics_one_blurred(per=60, blurred=12)
+    model = BertopicThemeModel(seed=0, small_corpus_max_units=50, min_topic_size=5)
+    fit = model.fit(texts, X)
+    assert "refined by words" in fit.strategy
+    assert len(set(fit.assignments[120:])) == 1 and fit.assignments[125] == fit.assignments[119]
+    assert BertopicThemeModel(seed=0, small_corpus_max_units=50, min_topic_size=5,
+                              lexical_weight=0).fit(texts, X).strategy.count("refined by words") == 0
