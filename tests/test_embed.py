@@ -51,6 +51,18 @@ def test_cache_embeds_each_distinct_text_once(ctx, monkeypatch):
     assert all(abs(np.linalg.norm(v) - 1) < 1e-3 for v in stack(vectors["vector"]))  # stored as float16
 
 
+def test_pending_texts_come_shortest_first_so_each_stored_chunk_pads_little(ctx, monkeypatch):
+    monkeypatch.setitem(registry.BACKENDS["embed"], "fake.v1", f"{__name__}:CountingEmbedder")
+    monkeypatch.setattr(stage, "BATCH_SIZE", 2)
+    ctx.config.embed.backend = "fake.v1"
+    CountingEmbedder.calls = []
+    texts = ["a much longer sentence than the rest", "tiny", "mid-length one", "bb", "tiny"]
+    _units(ctx.store, texts)
+    assert stage.pending_texts(ctx, "fake@1").text.tolist() == ["bb", "tiny", "mid-length one", texts[0]]
+    assert stage.run(ctx)["embedded"] == 4
+    assert CountingEmbedder.calls == [["bb", "tiny"], ["mid-length one", texts[0]]]     # chunks of similar length
+
+
 def test_missing_model_names_folder_and_fix(tmp_path):
     embedder = SentenceTransformerEmbedder(model_path=str(tmp_path / "nothing-here"))
     with pytest.raises(ModelMissingError, match=r"nothing-here: embedding model not found .*make model"):
