@@ -241,17 +241,9 @@ def run_commentminer(vectors: np.ndarray, seed: int, texts: list[str] | None = N
     """(a) The cluster model BertopicThemeModel picks for this corpus size (labels are not needed here), given the
     texts as the themes stage gives them (their words refine the partition, themes/lexical.py)."""
     from commentminer.themes.bertopic_model import BertopicThemeModel
-    from commentminer.themes.clustering import SelectedKClusterer
 
-    model = BertopicThemeModel(seed=seed)
-    clusterer, strategy, _ = model.cluster_model(len(vectors))
-    if isinstance(clusterer, SelectedKClusterer):
-        clusterer.fit(vectors, texts=texts)
-    else:
-        clusterer.fit(vectors)
-    if hasattr(clusterer, "describe"):
-        strategy, _ = clusterer.describe(len(vectors))
-    return np.asarray(clusterer.labels_), strategy
+    fit = BertopicThemeModel(seed=seed).cluster(vectors, texts=texts)   # the themes stage's own call
+    return np.asarray(fit.assignments), fit.strategy
 
 
 def warm_up(seed: int) -> None:

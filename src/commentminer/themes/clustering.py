@@ -330,12 +330,13 @@ class SelectedKClusterer:
             self.chosen_k_, chosen, self.ch_scores_ = 1, np.zeros(len(sample), dtype=np.int64), {}
             self.coarse_k_ = 1
         else:
-            Z = self._reduce(X[sample])
-            found = search_levels(Z, self.k_min, k_hi, self.seed, self.n_init, progress=self.progress, X=X[sample],
+            fitted = X[sample]   # one copy of the sample's vectors for UMAP, the k search and the refinement
+            Z = self._reduce(fitted)
+            found = search_levels(Z, self.k_min, k_hi, self.seed, self.n_init, progress=self.progress, X=fitted,
                                   k_least=k_lo)
             self.chosen_k_, chosen, self.ch_scores_ = found.k, found.labels, found.scores
             self.coarse_k_ = found.coarse_k
-            chosen = self._refine_by_words(X[sample], chosen, texts, sample)
+            chosen = self._refine_by_words(fitted, chosen, texts, sample)
         labels, self.cluster_centers_ = self.spread(X, sample, chosen)
         self.labels_ = labels
         self.sample_size_ = len(sample)
