@@ -256,8 +256,8 @@ def test_generic_words_never_label_and_phrases_beat_single_words():
     described = describe_themes(texts, assignments, label_max_df=0.9)
     assert described[0][0] == "theme 0"             # nothing but generic words: no label rather than "shame"
     assert described[1][0] == "carbon tax"
-    tagger = lambda batch: [[(w.strip("."), "PROPN" if w == "harper" else "NOUN") for w in t.lower().split()]
-                            for t in batch]
+    tags = {"harper": "PROPN", "won": "VERB", "lost": "VERB"}
+    tagger = lambda batch: [[(w.strip("."), tags.get(w, "NOUN")) for w in t.lower().split()] for t in batch]
     names = ["harper won", "harper again", "harper and the senate", "harper lost the senate vote"] * 2
     named = describe_themes(names + texts[4:10], np.array([0] * 8 + [1] * 6), label_max_df=0.9, tagger=tagger)
     assert named[0][0].lower() == "harper"                          # a proper name in every unit stays alone
@@ -304,6 +304,31 @@ def test_a_one_word_name_is_written_in_full_when_the_members_mostly_mean_one_per
     assert describe_themes(brothers + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)[0][0] == "ford"
 
 
+def test_a_covering_name_gives_way_to_the_phrase_most_of_its_units_make_it_precise():
+    """SFU C3: "French" in 55% of a schools leaf, "French immersion" in 50 of its 159 units, the next form of it in 3:
+    the leaf is "French immersion". A name whose forms are spread stays alone ("ford" in the Rob/Doug Ford test)."""
+    tagger = _name_tagger({"french", "english"})
+    schools = ([f"french immersion {w}." for w in ("works", "fails", "grows", "costs")]
+               + [f"the french {w} again." for w in ("exam", "class", "teacher", "test", "course", "marks")]
+               + ["english and french classes."])
+    assignments = np.array([0] * len(schools) + [1] * len(_ELSEWHERE))
+    assert describe_themes(schools + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)[0][0] == "french immersion"
+    spread = schools[2:] + ["french exam marks.", "french exam costs."]            # 2 "immersion", 4 "exam"
+    assignments = np.array([0] * len(spread) + [1] * len(_ELSEWHERE))
+    assert describe_themes(spread + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)[0][0] == "french"
+
+
+def test_singular_and_plural_labels_are_one_label():
+    from commentminer.themes.labels import singular
+
+    assert [singular(w) for w in ("women", "carbon taxes", "policies", "boss", "virus", "crisis", "jobs", "")] == [
+        "woman", "carbon tax", "policy", "boss", "virus", "crisis", "job", ""]
+    texts = ["the woman spoke", "a woman again", "that woman there", "woman here"] + _ELSEWHERE
+    assignments = np.array([0] * 4 + [1] * len(_ELSEWHERE))
+    assert describe_themes(texts, assignments, label_max_df=0.9)[0][0] == "woman"
+    assert describe_themes(texts, assignments, label_max_df=0.9, used_labels=["Women"])[0][0] != "woman"
+
+
 def test_a_first_name_does_not_label_a_theme():
     from commentminer.themes.phrases import first_names
 
@@ -318,9 +343,36 @@ def test_a_first_name_does_not_label_a_theme():
     stats.proper = np.array([str(p) in {"tom", "flanagan", "mulcair", "hanks"} for p in stats.vocab])
     tom, flanagan = (list(stats.vocab).index(w) for w in ("tom", "flanagan"))
     assert first_names(stats, 0)[tom] and not first_names(stats, 0)[flanagan]    # 6 of Tom's 7 units open a name
-    stats = term_statistics(people[5:] + _ELSEWHERE, assignments[5:], (1, 3))    # now 1 of Tom's 2 units
+    # now 1 of Tom's 2 units in theme 0, and 1 of his 4 in the label sample: Tom is someone here
+    alone = ["tom again", "tom spoke"]
+    stats = term_statistics(people[5:] + _ELSEWHERE + alone, np.r_[assignments[5:], [1, 1]], (1, 3))
     stats.proper = np.array([str(p) in {"tom", "hanks"} for p in stats.vocab])
     assert not first_names(stats, 0)[list(stats.vocab).index("tom")]
+
+
+def test_a_name_the_corpus_mostly_writes_before_a_surname_is_a_first_name_in_every_theme():
+    """SFU C3 wrote "Justin" alone in 258 of 415 units and "Justin Trudeau" in 157: a parent over Obama, Trump and
+    the Senate, where "Justin" is a sarcastic aside in each child, was named "Justin". A first name that the label
+    sample writes before a surname in FIRST_NAME_CORPUS_SHARE of its units labels no theme, even one that writes
+    it alone."""
+    from commentminer.themes import phrases
+
+    tagger = _name_tagger({"justin", "trudeau"})
+    leaders = [f"{w} justin trudeau {v}, the budget deficit, spending plans and pipelines."
+               for w in ("so", "then", "and", "now") for v in ("again", "spoke")]
+    leaders.append("so justin spoke, budget deficit, spending plans.")               # 8 of Justin's 9 units here
+    asides = [f"{w}, like justin." for w in ("golf", "tweets", "lies", "rallies", "budgets", "senate")]
+    texts = leaders + asides + _ELSEWHERE
+    assignments = np.array([0] * len(leaders) + [1] * len(asides) + [2] * len(_ELSEWHERE))
+    stats = term_statistics(texts, assignments, (1, 3))
+    stats.proper = np.array([str(p) in {"justin", "trudeau"} for p in stats.vocab])
+    justin = list(stats.vocab).index("justin")
+    assert 8 / 15 >= phrases.FIRST_NAME_CORPUS_SHARE          # 8 "Justin Trudeau" of the 15 units saying Justin
+    assert phrases.first_names(stats, 1)[justin]              # though theme 1 never writes his surname
+    assert describe_themes(texts, assignments, label_max_df=0.9, tagger=tagger)[1][0] != "justin"
+    rare = term_statistics(texts[8:], assignments[8:], (1, 3))    # 0 of 7: here Justin is a name of its own
+    rare.proper = np.array([str(p) in {"justin", "trudeau"} for p in rare.vocab])
+    assert not phrases.first_names(rare, 1)[list(rare.vocab).index("justin")]
 
 
 def test_a_parent_is_not_named_by_a_part_of_a_childs_label():

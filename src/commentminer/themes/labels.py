@@ -25,7 +25,7 @@ Plain functions on arrays. The pipeline is:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -233,13 +233,13 @@ def select_labels(
     stats: TermStats, scores: np.ndarray, label_max_df: float = 0.25, skip: Sequence[int] = (),
     fixed: dict[int, str] | None = None, seed_masks: dict[int, np.ndarray] | None = None,
     avoid: dict[int, Sequence[str]] | None = None, allowed: dict[int, np.ndarray] | None = None,
-    used: Sequence[str] = (),
+    used: Sequence[str] = (), preferred: dict[int, list[int]] | None = None,
 ) -> dict[int, str]:
     """One distinct phrase per theme (theme ids in `skip`, e.g. the outlier theme, get none).
 
-    `used` are labels taken elsewhere (the leaf labels, when naming parents): no theme gets one of them, so no
-    two nodes of the tree share a label (SFU C3 had a parent "Prime Minister" and, under another parent, a leaf
-    "Prime Minister").
+    `used` are labels taken elsewhere (the leaf labels, when naming parents): no theme gets one of them or its
+    singular/plural (`singular`), so no two nodes of the tree share a label (SFU C3 had a parent "Prime Minister"
+    and, under another parent, a leaf "Prime Minister"; later a parent "woman" and a leaf "women").
 
     `allowed` (theme id -> (V,) weights in [0, 1]) limits a theme's labels to the phrases of positive weight when
     any of them is a candidate, and multiplies their scores by the weight (a parent theme: the share of its
@@ -256,7 +256,10 @@ def select_labels(
     matched an earlier one but has since changed, e.g. a re-fit with other leaves, is named afresh: SFU C3 kept
     "Black Lives Matter" for a theme now about women and religion). The other themes choose in order of their
     best score, so the clearest theme gets its first choice; a phrase equal to, inside, or containing an already
-    chosen label is not reused. A theme with no eligible phrase falls back to its best phrase in any member unit;
+    chosen label, or its singular/plural, is not reused.
+
+    `preferred` (theme id -> phrase columns, best first: a parent's phrases nearest its centroid, `nearest.py`)
+    names such a theme by the first of them that is free of the bars above, before any other candidate. A theme with no eligible phrase falls back to its best phrase in any member unit;
     with none at all it gets "theme N".
     """
     skip_set = set(skip)
@@ -294,15 +297,24 @@ def select_labels(
         if weights is not None:  # e.g. a parent: phrases its children share, when there are any
             ranked[r] = [c for c in ranked[r] if weights[c] > 0] or ranked[r]
     order = sorted(rows, key=lambda r: (-(scores[r, ranked[r][0]] if ranked[r] else 0.0), stats.theme_ids[r]))
+    elsewhere_forms = {singular(p) for p in elsewhere}
     for r in order:
         taken = list(chosen.values())
+        taken_forms = {singular(t) for t in taken}
         first = first_names(stats, r)
         own_bars = barred.get(stats.theme_ids[r], ())
-        free = [c for c in ranked[r] if not first[c] and str(stats.vocab[c]) not in elsewhere
-                and not is_barred(str(stats.vocab[c]), own_bars)
-                and not any(_contains(stats.vocab[c], t) or _contains(t, stats.vocab[c]) for t in taken)]
+
+        def is_free(c: int) -> bool:
+            phrase = str(stats.vocab[c])
+            return (not first[c] and singular(phrase) not in elsewhere_forms | taken_forms
+                    and not is_barred(phrase, own_bars) and not any(is_barred(phrase, [t]) for t in taken))
+
+        free = [c for c in ranked[r] if is_free(c)]
+        near = [c for c in (preferred or {}).get(stats.theme_ids[r], []) if is_free(c)]
         label = None
-        if free:
+        if near:
+            label = str(stats.vocab[near[0]])
+        elif free:
             best = _extend_phrase(stats, scores, r, prefer_phrase(stats, scores, r, free, common_words), free, common_words)
             label = str(stats.vocab[best])
         chosen[stats.theme_ids[r]] = label or f"theme {stats.theme_ids[r]}"
@@ -338,6 +350,26 @@ def _weighted(stats: TermStats, scores: np.ndarray, weights: dict[int, np.ndarra
     for r, w in rows:
         out[r] = np.where(w > 0, out[r] * w, out[r])
     return out
+
+
+# Plurals a trailing "s" does not make; enough for labels to tell "woman" and "women" apart from a new theme.
+_IRREGULAR_PLURALS = {"women": "woman", "men": "man", "children": "child", "people": "person", "lives": "life"}
+
+
+def singular(phrase: str) -> str:
+    """`phrase` (lower-case) with its last word in the singular, roughly: "women" -> "woman", "carbon taxes" ->
+    "carbon tax", "policies" -> "policy". Two labels with the same singular are one label to a reader: SFU C3 had a
+    parent "woman" over three columnists, and a leaf "women" under another parent."""
+    *head, last = phrase.split(" ") if phrase else [""]
+    if last in _IRREGULAR_PLURALS:
+        last = _IRREGULAR_PLURALS[last]
+    elif len(last) > 4 and last.endswith("ies"):
+        last = last[:-3] + "y"
+    elif len(last) > 4 and last.endswith(("xes", "ches", "shes", "sses")):
+        last = last[:-2]
+    elif len(last) > 3 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        last = last[:-1]
+    return " ".join([*head, last])
 
 
 def is_barred(phrase: str, barred: Sequence[str] | set[str]) -> bool:
@@ -430,6 +462,7 @@ def describe_themes(
     avoid_labels: dict[int, Sequence[str]] | None = None, stats: TermStats | None = None,
     forms_cache: dict[str, str] | None = None, allowed_labels: dict[int, np.ndarray] | None = None,
     used_labels: Sequence[str] = (),
+    preferred_labels: Callable[[TermStats, np.ndarray], dict[int, list[int]]] | None = None,
 ) -> dict[int, tuple[str, list[str]]]:
     """theme id -> (label, keywords) for every theme in `assignments`. The outlier theme is labelled "other".
 
@@ -438,12 +471,15 @@ def describe_themes(
 
     `seed_phrases` (theme id -> guided seed phrases) boost those phrases in that theme; `fixed_labels` keep
     earlier labels that are still grounded, `avoid_labels` bars phrases per theme, `allowed_labels` limits and weighs
-    them and `used_labels` bars labels taken elsewhere (see `select_labels`);
+    them and `used_labels` bars labels taken elsewhere (see `select_labels`); `preferred_labels(stats, scores)`, called
+    once the phrases are flagged, gives themes phrases to be named by first (`select_labels` `preferred`; the
+    parents' phrases nearest their centroids, `nearest.nearest_phrases`);
     themes in `skip` get keywords but no label (label ""). With a `tagger`, single words used mostly as verbs
     or adjectives label a theme only when nothing else is left (see `non_noun_words`).
 
     `stats` may be given when already computed for exactly these texts and assignments (`term_statistics`, or
-    `regroup` of another grouping of the same texts); its part-of-speech flags are recomputed. `forms_cache`
+    `regroup` of another grouping of the same texts); part-of-speech flags it already has are kept, and the
+    tagger's findings on these themes' best candidates added. `forms_cache`
     (phrase -> written form) keeps `phrase_forms` results between calls on the same texts.
     """
     themes = sorted(int(t) for t in np.unique(np.asarray(assignments)))
@@ -455,11 +491,15 @@ def describe_themes(
         return {t: ("other" if t == outlier else f"theme {t}", []) for t in themes}
     scores = phrase_scores(stats, seed_phrases, label_max_df)
     none = np.zeros(len(stats.vocab), dtype=bool)
-    stats.non_nouns, stats.proper, stats.loose = (pos_flags(stats, scores, texts, assignments, tagger)
-                                                  if tagger is not None else (none, none.copy(), none.copy()))
+    found = (pos_flags(stats, scores, texts, assignments, tagger) if tagger is not None
+             else (none, none.copy(), none.copy()))
+    # flags carried over from the leaves (`regroup`) stay: they were found tagging other candidates of the same texts
+    stats.non_nouns, stats.proper, stats.loose = (new if old is None else new | old for new, old in
+                                                  zip(found, (stats.non_nouns, stats.proper, stats.loose)))
     masks = {t: seed_mask(stats, s) for t, s in (seed_phrases or {}).items() if s and t in stats.theme_ids}
+    preferred = preferred_labels(stats, scores) if preferred_labels is not None else None
     labels = select_labels(stats, scores, label_max_df, skip=[outlier, *skip], fixed=fixed_labels, seed_masks=masks,
-                           avoid=avoid_labels, allowed=allowed_labels, used=used_labels)
+                           avoid=avoid_labels, allowed=allowed_labels, used=used_labels, preferred=preferred)
     keywords = select_keywords(stats, scores, top_n, label_max_df, seed_masks=masks)
     shown_words = {t: keywords[t][:top_n] if t == outlier or t in set(skip)
                    else with_label(labels[t], keywords[t], top_n) for t in themes}

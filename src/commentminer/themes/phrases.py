@@ -70,6 +70,16 @@ FULL_NAME_LEAD = 2.0
 # A proper name is a first name in a theme when at least this share of its member units write it before another
 # name ("Tom Flanagan", "Tom Mulcair", "Angry Tom" aside): it never labels the theme alone.
 FIRST_NAME_SHARE = 0.6
+# ... or when, over the whole label sample, at least this share of its units do: SFU C3 writes "Justin" alone in 258
+# of its 415 units, but the 157 "Justin Trudeau" say whom it means, and a parent over Obama, Trump and the Senate
+# leaves was named "Justin" by a sarcastic mention in each child. A one-word name that is someone's first name
+# this often names that person, never a group.
+FIRST_NAME_CORPUS_SHARE = 0.3
+# A one-word proper name covering its theme still gives way to a phrase containing it (not a name: "French
+# immersion" under "French") that holds PRECISE_FORM_SHARE of the name's units and FULL_NAME_LEAD times as many as
+# the next such phrase: on SFU C3, 50 of the 159 units saying "French" in a schools leaf say "French immersion",
+# the next form ("English and French") 3.
+PRECISE_FORM_SHARE = 0.25
 # Part-of-speech check budget per theme: this many single words and this many phrases, each in this many sentences.
 POS_WORDS = 8
 POS_PHRASES = 12
@@ -220,7 +230,8 @@ def prefer_phrase(stats: TermStats, scores: np.ndarray, row: int, free: list[int
         if full is not None:
             return full
         if support[best] >= NAME_COVER * stats.sizes[row]:
-            return best
+            precise = precise_form(stats, row, free, best)
+            return best if precise is None else precise
     loose = stats.loose if stats.loose is not None else np.zeros(len(stats.vocab), dtype=bool)
     compact = is_compact(stats)
     phrases = [c for c in free if compact[c] and not loose[c]
@@ -255,10 +266,30 @@ def full_name(stats: TermStats, row: int, free: list[int], word: int) -> int | N
     return None
 
 
+def precise_form(stats: TermStats, row: int, free: list[int], word: int) -> int | None:
+    """The phrase among `free` that theme `row` uses for the one-word name `word` made precise ("French
+    immersion" for "French"), or None: a noun phrase (`is_compact`, not `loose`) containing the word, not itself a
+    name, in PRECISE_FORM_SHARE of the word's units and FULL_NAME_LEAD times as many as the next such phrase."""
+    text = str(stats.vocab[word])
+    compact, named = is_compact(stats), name_phrases(stats)
+    loose = stats.loose if stats.loose is not None else np.zeros(len(stats.vocab), dtype=bool)
+    support = stats.support[row]
+    forms = sorted((c for c in free if compact[c] and not named[c] and not loose[c]
+                    and text in str(stats.vocab[c]).split()), key=lambda c: (-support[c], c))
+    if not forms:
+        return None
+    runner_up = support[forms[1]] if len(forms) > 1 else 0.0
+    top = forms[0]
+    if support[top] >= PRECISE_FORM_SHARE * support[word] and support[top] >= FULL_NAME_LEAD * runner_up:
+        return top
+    return None
+
+
 def first_names(stats: TermStats, row: int) -> np.ndarray:
     """(V,) bool: one-word proper names that theme `row`'s members mostly write as the first word of a two-word
     name (FIRST_NAME_SHARE of the word's units, summed over the names it opens: "Tom", "Doug", "Stephen";
-    also "Supreme" of "Supreme Court"). Such a word alone names nobody in particular."""
+    also "Supreme" of "Supreme Court"), or that the whole label sample writes so in FIRST_NAME_CORPUS_SHARE of its
+    units ("Justin"). Such a word alone names nobody in particular, or one person rather than a theme."""
     if "first_name_pairs" not in stats.memo:
         index = vocab_index(stats)
         opener, pair = [], []
@@ -271,4 +302,7 @@ def first_names(stats: TermStats, row: int) -> np.ndarray:
     opener, pair = stats.memo["first_name_pairs"]
     support = stats.support[row]
     opened = np.bincount(opener, weights=support[pair], minlength=len(stats.vocab))
-    return (opened > 0) & (opened >= FIRST_NAME_SHARE * support)
+    if "first_names_corpus" not in stats.memo:
+        overall = np.bincount(opener, weights=stats.doc_freq[pair], minlength=len(stats.vocab))
+        stats.memo["first_names_corpus"] = (overall > 0) & (overall >= FIRST_NAME_CORPUS_SHARE * stats.doc_freq)
+    return ((opened > 0) & (opened >= FIRST_NAME_SHARE * support)) | stats.memo["first_names_corpus"]

@@ -194,7 +194,9 @@ def regroup(stats: TermStats, group_of: dict[int, int]) -> TermStats:
 
     The same as `term_statistics` of the same texts with the merged assignments (counts and supports of disjoint
     unit sets add up; vocabulary, document frequencies, quoted phrases, names and written forms depend on the
-    texts only), without counting the phrases again. The part-of-speech flags are not carried over.
+    texts only), without counting the phrases again. The part-of-speech flags are carried over as they are: they say
+    how the phrase is used in these texts (`labels.describe_themes` adds what tagging the merged themes' own best
+    candidates finds), so a word tagged a proper name under one leaf is still one under its parent.
     """
     new_of = [int(group_of.get(t, t)) for t in stats.theme_ids]
     theme_ids = sorted(set(new_of))
@@ -205,4 +207,5 @@ def regroup(stats: TermStats, group_of: dict[int, int]) -> TermStats:
         theme_ids=theme_ids, vocab=stats.vocab, counts=merge @ stats.counts, support=merge @ stats.support,
         doc_freq=stats.doc_freq, sizes=merge @ stats.sizes, n_units=stats.n_units, quoted=stats.quoted,
         names=stats.names, written=stats.written, unit_phrases=stats.unit_phrases,
+        non_nouns=stats.non_nouns, proper=stats.proper, loose=stats.loose,
     )
