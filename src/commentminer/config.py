@@ -128,6 +128,7 @@ class ThemesConfig(_Section):
     loose_focus: float = Field(0.1, ge=0, le=1)
     match_threshold: float = Field(0.8, ge=0, le=1)
     parent_fanout: int = Field(3, ge=0)
+    parent_labels: Literal["nearest", "shared"] = "nearest"
     refit: bool = False
     refit_other_rise: float = Field(0.15, ge=0, le=1)
     refit_unseen_share: float = Field(0.2, ge=0, le=1)

@@ -36,7 +36,9 @@ from .clustering import far_from_theme
 from .focus import keyword_focus, theme_focus
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
 from .hierarchy import PARENT_MIN_COVER, children_label, family_words, group_leaves, shared_phrases
-from .labels import describe_themes, is_barred, rename_theme, with_label
+from .labels import corpus_wide, describe_themes, is_barred, rename_theme, with_label
+from .nearest import nearest_phrases
+from .phrases import generic_mask
 from .terms import regroup, term_statistics, vocab_index
 from .pos import SpacyTagger
 from .quotes import ranked_quotes
@@ -218,8 +220,8 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
     write_unit_themes(ctx, units, assignments, similarity, quotes, chunk)
     themes = to_rows(ctx, units, assignments, described, info, sample, texts, sum_of, cfg)
     steps.next()
-    parents, renamed = parent_rows(ctx, units, assignments, themes, known, cfg, sample, texts, sum_of, tagger,
-                                   stats=stats, forms_cache=forms)
+    parents, renamed, by_meaning = parent_rows(ctx, units, assignments, themes, known, cfg, sample, texts, sum_of, tagger,
+                                   stats=stats, forms_cache=forms, model_id=model_id)
     for leaf, (label, keywords) in renamed.items():   # a leaf whose label went to its parent (family_words)
         at = themes.index[themes.theme_id == leaf][0]
         themes.at[at, "label"], themes.at[at, "keywords"] = label, keywords
@@ -240,6 +242,7 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
         "guided_themes": int((leaf.kind == "guided").sum()),
         "discovered_themes": int((leaf.kind == "discovered").sum()),
         "parent_themes": int((themes.kind == "parent").sum()),
+        "parents_named_by_meaning": len(by_meaning),   # [themes] parent_labels = "nearest" (nearest.py)
         "loose_themes": int(leaf.loose.sum()),     # leaves gathered by tone or form, not by subject (focus.py)
         "guided_units": int(leaf.loc[leaf.kind == "guided", "n_units"].sum()),
         "guided_source": str(cfg.guided_path) if guided else "none",
@@ -340,6 +343,18 @@ def seed_vectors(ctx: StageContext, guided: list, model_id: str) -> list[np.ndar
         }))
         found.update({hashes[t]: v for t, v in zip(missing, vecs)})
     return [np.stack([found[hashes[s]] for s in g.seeds]) for g in guided]
+
+
+def phrase_embedder(ctx: StageContext, model_id: str | None):
+    """texts -> float32 vectors by the configured embedder when it is the units' model (`model_id`), else None: a
+    phrase is only comparable with centroids of its own space. Built on first use, so a run whose parents need no
+    phrase vectors loads no model."""
+    from ..embed.stage import build_embedder  # as for seed phrases (see seed_vectors)
+
+    embedder = build_embedder(ctx)
+    if model_id is None or embedder.model_id != model_id:
+        return None
+    return lambda texts: np.asarray(embedder.embed(list(texts)), np.float32)
 
 
 def load_registry(ctx: StageContext) -> list[Known]:
@@ -472,22 +487,26 @@ def to_rows(ctx: StageContext, units: Units, assignments: np.ndarray, described:
 def parent_rows(
     ctx: StageContext, units: Units, assignments: np.ndarray, themes: pd.DataFrame, known: list[Known], cfg,
     sample: ThemeSample, texts: list[str], sum_of: dict, tagger=None, stats=None, forms_cache: dict | None = None,
+    model_id: str | None = None,
 ) -> pd.DataFrame:
     """Parent themes over the leaf themes (kind "parent"), with a `children` column of leaf ids.
 
     `stats` (terms.term_statistics of the sampled texts by leaf theme) saves counting the phrases again: the
     parents' phrase counts are their leaves' added up (`regroup`). `forms_cache` as in `describe_themes`.
+    With `[themes] parent_labels = "nearest"` (and `stats`), a parent is named first by the phrase its children
+    say whose embedding (by `model_id`, the units' model) is nearest its centroid (`nearest.py`).
 
-    Returns (parents, renamed): `renamed` maps a leaf id to its new (label, keywords) when its parent took its
-    label, a word its siblings say more than it does (`hierarchy.family_words`; needs `stats`).
+    Returns (parents, renamed, by_meaning): `renamed` maps a leaf id to its new (label, keywords) when its parent
+    took its label, a word its siblings say more than it does (`hierarchy.family_words`; needs `stats`);
+    `by_meaning` are the parents named by a phrase nearest their centroid.
     """
     leaves = themes[themes.kind.isin(["guided", "discovered"])].sort_values("theme_id")
     if cfg.parent_fanout < 2 or len(leaves) == 0:
-        return pd.DataFrame(), {}
+        return pd.DataFrame(), {}, set()
     leaf_ids = leaves.theme_id.astype(int).tolist()
     groups = group_leaves(np.stack([np.asarray(c, np.float64) for c in leaves.centroid]), cfg.parent_fanout)
     if not groups:
-        return pd.DataFrame(), {}
+        return pd.DataFrame(), {}, set()
     children = [[leaf_ids[i] for i in g] for g in groups]
     cents = normalised(np.stack([sum(sum_of[c] for c in group) for group in children]))
     taken = [Known(t, "taken", None, "", np.zeros(0)) for t in leaf_ids]  # this run's new leaf ids are in use
@@ -509,13 +528,29 @@ def parent_rows(
              for i, (pid, group) in enumerate(zip(ids, children))}
     shared = ({pid: shared_phrases(stats.support, stats.sizes, rows) for pid, rows in zip(ids, rows_of)}
               if stats is not None else None)
+    nearest_of: dict[int, list[int]] = {}     # parent -> phrases nearest its centroid, filled while labelling
+    embed = phrase_embedder(ctx, model_id) if stats is not None and cfg.parent_labels == "nearest" else None
+
+    def nearest(parent_stats, scores):
+        using = {pid: (stats.support[rows] > 0).sum(axis=0) for pid, rows in zip(ids, rows_of)}
+        unwanted = generic_mask(parent_stats.vocab) | corpus_wide(parent_stats, cfg.label_max_df)
+        nearest_of.update(nearest_phrases(parent_stats, scores, unwanted,
+                                          dict(zip(ids, cents)), embed, using,
+                                          {pid: [label_of[c] for c in group if c in label_of]
+                                           for pid, group in zip(ids, children)}))
+        return nearest_of
+
     described = describe_themes(texts, upper, tuple(cfg.ngram_range), cfg.top_n_words,
                                 cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented,
                                 tagger=tagger, avoid_labels=avoid,
                                 stats=regroup(stats, parent_of) if stats is not None else None,
                                 forms_cache=forms_cache, allowed_labels=shared,
-                                used_labels=[x for x in label_of.values() if x.lower() not in promoted])
-    unnamed = _unnamed_parents(stats, described, dict(zip(ids, children)), sampled_of)
+                                used_labels=[x for x in label_of.values() if x.lower() not in promoted],
+                                preferred_labels=nearest if embed is not None else None)
+    # a label chosen for its meaning names the group however few members say it ("Canadian politics": 30 of 8,411)
+    by_meaning = {pid for pid in ids if described[pid][0].lower() in {str(stats.vocab[c]) for c in nearest_of.get(pid, [])}}
+    unnamed = _unnamed_parents(stats, described, {p: g for p, g in zip(ids, children) if p not in by_meaning},
+                               sampled_of)
     renamed = _rename_children(stats, texts, leaves, label_of,
                                {pid: g for pid, g in zip(ids, children) if pid not in unnamed}, described, cfg,
                                forms_cache) if promoted else {}
@@ -535,7 +570,7 @@ def parent_rows(
             "summary_unit_ids": summary_ids, "centroid": cent.astype(float).tolist(), "matched_similarity": sim,
             "children": group,
         })
-    return pd.DataFrame(rows), renamed
+    return pd.DataFrame(rows), renamed, by_meaning
 
 
 def _unnamed_parents(stats, described: dict, children_of: dict[int, list[int]], sampled_of: np.ndarray) -> set[int]:
