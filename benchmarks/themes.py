@@ -154,11 +154,13 @@ def label_quality_stackoverflow(texts: list[str], vectors: np.ndarray, gold: np.
 
 
 def label_quality_store(db: Path, run_id: str | None = None) -> dict:
-    """On a themed store (e.g. SFU C3): the share of leaf labels that are multi-word phrases, and grounding:
+    """On a themed store (e.g. SFU C3): the share of leaf labels that are multi-word phrases (and the share that
+    are, or are a one-word proper name in at least NAME_COVER of the theme's members), and grounding:
     the mean share of a theme's members whose text contains its label phrase (as a candidate phrase), for the
     leaves and, separately, for the parents (a parent's members are its leaves' members)."""
     from commentminer.store import Store
     from commentminer.themes.labels import phrase_occurs
+    from commentminer.themes.phrases import NAME_COVER
 
     with Store(db, read_only=True) as store:
         run_id = run_id or str(store.query("SELECT run_id FROM themes ORDER BY run_id DESC LIMIT 1").iloc[0, 0])
@@ -174,12 +176,17 @@ def label_quality_store(db: Path, run_id: str | None = None) -> dict:
         return float(np.mean([phrase_occurs(label.lower(), t) for t in texts])) if len(texts) else 0.0
 
     grounding = [grounded(row.label, members.text[members.theme_id == row.theme_id]) for row in leaves.itertuples()]
+    # the issue's rule: a phrase of several words, unless the single word is a proper name (written capitalised,
+    # as the members write it) that covers the theme (phrases.NAME_COVER of its members)
+    by_rule = [" " in row.label or (row.label[:1].isupper() and share >= NAME_COVER)
+               for row, share in zip(leaves.itertuples(), grounding)]
     parent_of = dict(zip(leaves.theme_id, leaves.parent_id))
     under = members.theme_id.map(parent_of)
     parent_grounding = [grounded(row.label, members.text[under == row.theme_id]) for row in parents.itertuples()]
     other = int(themes.loc[themes.kind == "other", "n_units"].sum())
     return {"run_id": run_id, "leaves": len(leaves), "parents": len(parents),
             "multi_word": float(np.mean([" " in label for label in leaves.label])) if len(leaves) else 0.0,
+            "phrase_or_covering_name": float(np.mean(by_rule)) if by_rule else 0.0,
             "grounding": float(np.mean(grounding)) if grounding else 0.0,
             "parent_grounding": float(np.mean(parent_grounding)) if parent_grounding else 0.0,
             "parent_labels": parents.sort_values("n_units", ascending=False).label.tolist(),
@@ -500,7 +507,8 @@ def print_label_quality(args) -> int:
     if args.store:
         store = label_quality_store(args.store)
         print(f"{args.store} (run {store['run_id']}): {store['leaves']} leaf themes, {store['parents']} parents; "
-              f"multi-word labels {store['multi_word']:.0%}; grounding {store['grounding']:.0%} "
+              f"multi-word labels {store['multi_word']:.0%} (or a name covering its theme: "
+              f"{store['phrase_or_covering_name']:.0%}); grounding {store['grounding']:.0%} "
               f"(parents {store['parent_grounding']:.1%}); other {store['other_share']:.1%}")
         print("  labels, largest first: " + "; ".join(store["labels"][:40]))
         print("  parent labels, largest first: " + "; ".join(store["parent_labels"]))

@@ -122,6 +122,7 @@ def test_label_quality_benchmark_reads_the_themed_store(runs):
     assert quality["leaves"] == int(themes["kind"].isin(["guided", "discovered"]).sum())
     assert quality["parents"] == len(parents) and sorted(quality["parent_labels"]) == sorted(parents["label"])
     assert 0 < quality["grounding"] <= 1 and 0 <= quality["other_share"] < 0.2
+    assert quality["multi_word"] <= quality["phrase_or_covering_name"] <= 1   # a phrase follows the rule
     assert quality["loose"] == [] and quality["loose_share"] == 0.0    # the sample corpus' themes are all topical
     if len(parents):
         assert 0 < quality["parent_grounding"] <= 1
