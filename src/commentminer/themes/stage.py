@@ -547,6 +547,7 @@ def parent_rows(
                                 forms_cache=forms_cache, allowed_labels=shared,
                                 used_labels=[x for x in label_of.values() if x.lower() not in promoted],
                                 preferred_labels=nearest if embed is not None else None)
+    embed = None   # the encoder's session (and its threads) go now, not when the stage ends
     # a label chosen for its meaning names the group however few members say it ("Canadian politics": 30 of 8,411)
     by_meaning = {pid for pid in ids if described[pid][0].lower() in {str(stats.vocab[c]) for c in nearest_of.get(pid, [])}}
     unnamed = _unnamed_parents(stats, described, {p: g for p, g in zip(ids, children) if p not in by_meaning},
