@@ -312,7 +312,8 @@ def test_a_covering_name_gives_way_to_the_phrase_most_of_its_units_make_it_preci
                + [f"the french {w} again." for w in ("exam", "class", "teacher", "test", "course", "marks")]
                + ["english and french classes."])
     assignments = np.array([0] * len(schools) + [1] * len(_ELSEWHERE))
-    assert describe_themes(schools + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)[0][0] == "french immersion"
+    described = describe_themes(schools + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)
+    assert described[0][0] == "french immersion"
     spread = schools[2:] + ["french exam marks.", "french exam costs."]            # 2 "immersion", 4 "exam"
     assignments = np.array([0] * len(spread) + [1] * len(_ELSEWHERE))
     assert describe_themes(spread + _ELSEWHERE, assignments, label_max_df=0.9, tagger=tagger)[0][0] == "french"

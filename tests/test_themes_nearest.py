@@ -20,7 +20,8 @@ def fake_embed(texts):
 def corpus():
     """Three leaves under one parent: "canadian politics" in 12 units of leaves 0 and 1, "harper government" in 12
     of leaf 0 only, and each leaf's own name; a fourth leaf elsewhere."""
-    harper = [f"harper {w}, canadian politics." for w in "abcdef"] + [f"the harper government {w}." for w in "abcdefghijkl"]
+    harper = ([f"harper {w}, canadian politics." for w in "abcdef"]
+              + [f"the harper government {w}." for w in "abcdefghijkl"])
     trudeau = [f"trudeau {w}, canadian politics." for w in "abcdef"] + [f"trudeau again {w}." for w in "ghijkl"]
     quebec = [f"quebec sovereignty {w}." for w in "abcdefghijkl"]
     pipes = [f"pipeline spill {w}." for w in "abcdefghijkl"]

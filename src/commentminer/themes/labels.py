@@ -256,11 +256,11 @@ def select_labels(
     matched an earlier one but has since changed, e.g. a re-fit with other leaves, is named afresh: SFU C3 kept
     "Black Lives Matter" for a theme now about women and religion). The other themes choose in order of their
     best score, so the clearest theme gets its first choice; a phrase equal to, inside, or containing an already
-    chosen label, or its singular/plural, is not reused.
+    chosen label, or its singular/plural, is not reused. A theme with no eligible phrase falls back to its best
+    phrase in any member unit; with none at all it gets "theme N".
 
     `preferred` (theme id -> phrase columns, best first: a parent's phrases nearest its centroid, `nearest.py`)
-    names such a theme by the first of them that is free of the bars above, before any other candidate. A theme with no eligible phrase falls back to its best phrase in any member unit;
-    with none at all it gets "theme N".
+    names such a theme by the first of them that is free of the bars above, before any other candidate.
     """
     skip_set = set(skip)
     scores = _weighted(stats, scores, allowed or {})

@@ -220,8 +220,8 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
     write_unit_themes(ctx, units, assignments, similarity, quotes, chunk)
     themes = to_rows(ctx, units, assignments, described, info, sample, texts, sum_of, cfg)
     steps.next()
-    parents, renamed, by_meaning = parent_rows(ctx, units, assignments, themes, known, cfg, sample, texts, sum_of, tagger,
-                                   stats=stats, forms_cache=forms, model_id=model_id)
+    parents, renamed, by_meaning = parent_rows(ctx, units, assignments, themes, known, cfg, sample, texts, sum_of,
+                                               tagger, stats=stats, forms_cache=forms, model_id=model_id)
     for leaf, (label, keywords) in renamed.items():   # a leaf whose label went to its parent (family_words)
         at = themes.index[themes.theme_id == leaf][0]
         themes.at[at, "label"], themes.at[at, "keywords"] = label, keywords
@@ -347,8 +347,8 @@ def seed_vectors(ctx: StageContext, guided: list, model_id: str) -> list[np.ndar
 
 def phrase_embedder(ctx: StageContext, model_id: str | None):
     """texts -> float32 vectors by the configured embedder when it is the units' model (`model_id`), else None: a
-    phrase is only comparable with centroids of its own space. Built on first use, so a run whose parents need no
-    phrase vectors loads no model."""
+    phrase is only comparable with centroids of its own space. The model loads on the first call, so a run whose
+    parents need no phrase vectors loads none."""
     from ..embed.stage import build_embedder  # as for seed phrases (see seed_vectors)
 
     embedder = build_embedder(ctx)
@@ -488,7 +488,7 @@ def parent_rows(
     ctx: StageContext, units: Units, assignments: np.ndarray, themes: pd.DataFrame, known: list[Known], cfg,
     sample: ThemeSample, texts: list[str], sum_of: dict, tagger=None, stats=None, forms_cache: dict | None = None,
     model_id: str | None = None,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict, set[int]]:
     """Parent themes over the leaf themes (kind "parent"), with a `children` column of leaf ids.
 
     `stats` (terms.term_statistics of the sampled texts by leaf theme) saves counting the phrases again: the
@@ -549,7 +549,8 @@ def parent_rows(
                                 preferred_labels=nearest if embed is not None else None)
     embed = None   # the encoder's session (and its threads) go now, not when the stage ends
     # a label chosen for its meaning names the group however few members say it ("Canadian politics": 30 of 8,411)
-    by_meaning = {pid for pid in ids if described[pid][0].lower() in {str(stats.vocab[c]) for c in nearest_of.get(pid, [])}}
+    by_meaning = {pid for pid in ids
+                  if described[pid][0].lower() in {str(stats.vocab[c]) for c in nearest_of.get(pid, [])}}
     unnamed = _unnamed_parents(stats, described, {p: g for p, g in zip(ids, children) if p not in by_meaning},
                                sampled_of)
     renamed = _rename_children(stats, texts, leaves, label_of,
