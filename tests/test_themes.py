@@ -352,8 +352,8 @@ def test_a_first_name_does_not_label_a_theme():
 
 
 def test_a_name_the_corpus_mostly_writes_before_a_surname_is_a_first_name_in_every_theme():
-    """SFU C3 wrote "Justin" alone in 258 of 415 units and "Justin Trudeau" in 157: a parent over Obama, Trump and
-    the Senate, where "Justin" is a sarcastic aside in each child, was named "Justin". A first name that the label
+    """Of the about 415 SFU C3 units saying "Justin", 157 say "Justin Trudeau": a parent over Obama, Trump and the
+    Senate, where "Justin" is a sarcastic aside in each child, was named "Justin". A first name that the label
     sample writes before a surname in FIRST_NAME_CORPUS_SHARE of its units labels no theme, even one that writes
     it alone."""
     from commentminer.themes import phrases

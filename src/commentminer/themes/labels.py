@@ -300,14 +300,14 @@ def select_labels(
     elsewhere_forms = {singular(p) for p in elsewhere}
     for r in order:
         taken = list(chosen.values())
-        taken_forms = {singular(t) for t in taken}
+        taken_forms = elsewhere_forms | {singular(t) for t in taken}
         first = first_names(stats, r)
         own_bars = barred.get(stats.theme_ids[r], ())
 
         def is_free(c: int) -> bool:
             phrase = str(stats.vocab[c])
-            return (not first[c] and singular(phrase) not in elsewhere_forms | taken_forms
-                    and not is_barred(phrase, own_bars) and not any(is_barred(phrase, [t]) for t in taken))
+            return (not first[c] and singular(phrase) not in taken_forms
+                    and not is_barred(phrase, own_bars) and not is_barred(phrase, taken))
 
         free = [c for c in ranked[r] if is_free(c)]
         near = [c for c in (preferred or {}).get(stats.theme_ids[r], []) if is_free(c)]

@@ -70,9 +70,9 @@ FULL_NAME_LEAD = 2.0
 # A proper name is a first name in a theme when at least this share of its member units write it before another
 # name ("Tom Flanagan", "Tom Mulcair", "Angry Tom" aside): it never labels the theme alone.
 FIRST_NAME_SHARE = 0.6
-# ... or when, over the whole label sample, at least this share of its units do: SFU C3 writes "Justin" alone in 258
-# of its 415 units, but the 157 "Justin Trudeau" say whom it means, and a parent over Obama, Trump and the Senate
-# leaves was named "Justin" by a sarcastic mention in each child. A one-word name that is someone's first name
+# ... or when, over the whole label sample, at least this share of its units do: of the about 415 SFU C3 units
+# saying "Justin", 157 say "Justin Trudeau", which tells whom the rest mean; a parent over the Obama, Trump and
+# Senate leaves was named "Justin" by a sarcastic mention in each child. A one-word name that is someone's first name
 # this often names that person, never a group.
 FIRST_NAME_CORPUS_SHARE = 0.3
 # A one-word proper name covering its theme still gives way to a phrase containing it (not a name: "French
