@@ -5,7 +5,7 @@ A parent theme gathers leaves that sit near each other in the embedding space: S
 counting words named that parent "party", and others "world" (over immigration and refugees) or "Justin" (over
 Obama, Trump and the Senate). What the children share is their meaning, and the sentence encoder that placed them
 can say which phrase means what the group means: "Canadian politics" (cosine 0.76 to the parent's centroid), said in
-30 of its 8,411 sentences across its children, "politician", "education", "global warming".
+30 of its 8,411 sentences across its children; "employment", "education", "global warming".
 
 So, as KeyBERT and BERTopic's KeyBERTInspired do for topics, but only among phrases the members actually write:
 the candidates are each parent's CANDIDATES best-scored phrases (labels.phrase_scores) that are noun-like (a
@@ -30,7 +30,7 @@ from .terms import TermStats
 # texts -> (n, dim) vectors in the units' embedding space
 PhraseEmbedder = Callable[[Sequence[str]], np.ndarray]
 
-CANDIDATES = 150      # best-scored phrases per parent that are embedded (SFU C3: 15 parents, about 1,500 phrases)
+CANDIDATES = 150      # best-scored phrases per parent that are embedded (SFU C3: 15 parents, 1,262 phrases in all)
 # A candidate is in at least this many of the parent's units (and MIN_SHARE of them): below 10, the nearest phrase
 # was often one child's detail ("living wage", 7 units, over "jobs", "firefighters" and "sick leave"; "health
 # problems", 4, over "medicine" and "medical marijuana"), with 10 "employment" and "drugs".
