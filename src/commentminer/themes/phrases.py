@@ -254,16 +254,8 @@ def full_name(stats: TermStats, row: int, free: list[int], word: int) -> int | N
     enough)."""
     text = str(stats.vocab[word])
     named = name_phrases(stats)
-    support = stats.support[row]
     names = [c for c in free if named[c] and text in str(stats.vocab[c]).split()]
-    if not names:
-        return None
-    names.sort(key=lambda c: (-support[c], c))
-    top = names[0]
-    runner_up = support[names[1]] if len(names) > 1 else 0.0
-    if support[top] >= FULL_NAME_SHARE * support[word] and support[top] >= FULL_NAME_LEAD * runner_up:
-        return top
-    return None
+    return _dominant_form(stats.support[row], names, word, FULL_NAME_SHARE)
 
 
 def precise_form(stats: TermStats, row: int, free: list[int], word: int) -> int | None:
@@ -273,16 +265,19 @@ def precise_form(stats: TermStats, row: int, free: list[int], word: int) -> int 
     text = str(stats.vocab[word])
     compact, named = is_compact(stats), name_phrases(stats)
     loose = stats.loose if stats.loose is not None else np.zeros(len(stats.vocab), dtype=bool)
-    support = stats.support[row]
-    forms = sorted((c for c in free if compact[c] and not named[c] and not loose[c]
-                    and text in str(stats.vocab[c]).split()), key=lambda c: (-support[c], c))
+    forms = [c for c in free if compact[c] and not named[c] and not loose[c] and text in str(stats.vocab[c]).split()]
+    return _dominant_form(stats.support[row], forms, word, PRECISE_FORM_SHARE)
+
+
+def _dominant_form(support: np.ndarray, forms: list[int], word: int, share: float) -> int | None:
+    """The most supported of `forms` (ties: lowest column) when it is in `share` of the word's units and in
+    FULL_NAME_LEAD times as many as the next form, else None (`full_name`, `precise_form`)."""
     if not forms:
         return None
-    runner_up = support[forms[1]] if len(forms) > 1 else 0.0
-    top = forms[0]
-    if support[top] >= PRECISE_FORM_SHARE * support[word] and support[top] >= FULL_NAME_LEAD * runner_up:
-        return top
-    return None
+    ranked = sorted(forms, key=lambda c: (-support[c], c))
+    runner_up = support[ranked[1]] if len(ranked) > 1 else 0.0
+    top = ranked[0]
+    return top if support[top] >= share * support[word] and support[top] >= FULL_NAME_LEAD * runner_up else None
 
 
 def first_names(stats: TermStats, row: int) -> np.ndarray:
