@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from commentminer.store import vectors as store_vectors
-from commentminer.themes import stage, units as themed_units
+from commentminer.themes import stage, summary as themed_summary, units as themed_units
 from commentminer.themes.quotes import quotes_by_theme, unit_priority
 from test_themes import blob_corpus
 from test_themes_stage import write_corpus
@@ -93,6 +93,7 @@ def test_stage_never_holds_all_vectors_as_float32(ctx, store, large_path, monkey
     to_float32 = watch(themed_units.float32_rows)                                      # held float16 -> float32
     monkeypatch.setattr(themed_units, "float32_rows", to_float32)
     monkeypatch.setattr(stage, "float32_rows", to_float32)
+    monkeypatch.setattr(themed_summary, "float32_rows", to_float32)                 # summaries of the label sample
     monkeypatch.setattr(store_vectors, "vector_matrix", watch(store_vectors.vector_matrix))  # store reads
     stats = stage.run(ctx)
     assert stats["units"] == len(texts) and stats["strategy"].startswith("large:")

@@ -178,7 +178,7 @@ def _write(ctx: StageContext, prev_run: str, themed: str, kinds: list[str], new_
            other_centroid: np.ndarray | None) -> None:
     """This run's unit_themes (the kept rows of `prev_run` + `new_rows`) and themes (`prev_run`'s, recounted),
     and the registry's sizes, in one transaction."""
-    from .stage import THEME_COUNTS as counts, THEME_MEMBERS as member
+    from .units import THEME_COUNTS as counts, THEME_MEMBERS as member
 
     con, run_id = ctx.store.con, ctx.run_id
     with ctx.store.transaction():

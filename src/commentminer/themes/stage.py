@@ -8,8 +8,8 @@ Steps: guided themes from [themes] guided_path take the units close enough to th
 clusters the rest into discovered themes; units far from their discovered theme's centroid go to "other" (-1);
 ids come from the registry (tracking.py), labels and keywords from labels.py over all themes together (so
 labels contrast guided and discovered themes alike), quotes, summaries and parent themes from quotes.py,
-summary.py and hierarchy.py; each theme's focus (the share of its members using one of its top keywords) marks
-the loose ones, grouped by tone or form rather than subject (focus.py).
+summary.py and parents.py (grouped by hierarchy.py); each theme's focus (the share of its members using one of its
+top keywords) marks the loose ones, grouped by tone or form rather than subject (focus.py).
 
 Memory is bounded by the corpus' vectors as stored (float16, 768 bytes a unit: 0.75 GB at a million units) plus
 a few numbers a unit, not by its texts or float32 copies (issue 12): the vectors are turned into float32 a chunk
@@ -33,19 +33,17 @@ from ..ids import sha256_text
 from ..store.vectors import stack
 from .base import OUTLIER_THEME
 from .clustering import far_from_theme
-from .focus import keyword_focus, theme_focus
+from .focus import theme_focus
 from .guided import assign_guided, guided_similarity, lexical_matches, load_guided
-from .hierarchy import PARENT_MIN_COVER, children_label, family_words, group_leaves, shared_phrases
-from .labels import corpus_wide, describe_themes, is_barred, rename_theme, with_label
-from .nearest import nearest_phrases
-from .phrases import generic_mask
-from .terms import regroup, term_statistics, vocab_index
+from .labels import describe_themes
+from .parents import parent_rows
 from .pos import SpacyTagger
 from .quotes import ranked_quotes
-from .summary import pick_summary
+from .summary import sampled_summary
+from .terms import term_statistics
 from .tracking import Known, change_log, match_ids
 from .units import (ThemeSample, Units, float32_rows, group_sums, iter_texts, load_units, members_of, normalised,
-                    own_cosine, placeholders, texts_at)
+                    own_cosine, placeholders, texts_at, theme_counts)
 
 STAGE = "themes"
 
@@ -145,8 +143,9 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
     local = np.full(n, OUTLIER_THEME, dtype=np.int64)     # local theme index, see `keys`
     similarity = np.zeros(n)
     keys: list[tuple[str, int]] = []                       # local index -> (kind, index in kind)
+    phrases = PhraseVectors(ctx, model_id)
     if guided:
-        seed_vecs = seed_vectors(ctx, guided, model_id)
+        seed_vecs = seed_vectors(ctx, guided, phrases)
         start = 0
         for texts in iter_texts(ctx, kinds, chunk):
             stop = start + len(texts)
@@ -220,8 +219,10 @@ def _run(ctx: StageContext, cfg, guided: list, model_id: str, steps: _Steps) -> 
     write_unit_themes(ctx, units, assignments, similarity, quotes, chunk)
     themes = to_rows(ctx, units, assignments, described, info, sample, texts, sum_of, cfg)
     steps.next()
+    nearest_by = phrases if cfg.parent_labels == "nearest" and phrases.matches else None
     parents, renamed, by_meaning = parent_rows(ctx, units, assignments, themes, known, cfg, sample, texts, sum_of,
-                                               tagger, stats=stats, forms_cache=forms, model_id=model_id)
+                                               tagger, stats=stats, forms_cache=forms, embed=nearest_by)
+    phrases.close()
     for leaf, (label, keywords) in renamed.items():   # a leaf whose label went to its parent (family_words)
         at = themes.index[themes.theme_id == leaf][0]
         themes.at[at, "label"], themes.at[at, "keywords"] = label, keywords
@@ -312,13 +313,44 @@ def _clear_run(ctx: StageContext) -> None:
         ctx.store.delete(table, "run_id = ?", [ctx.run_id])
 
 
-def seed_vectors(ctx: StageContext, guided: list, model_id: str) -> list[np.ndarray]:
-    """(seeds, dim) vectors per guided theme, from the embeddings cache (text hash + model id) or embedded now.
+class PhraseVectors:
+    """Vectors of phrases compared with the units' (guided seed phrases; parent label candidates, nearest.py) by
+    the embed stage's configured embedder (`commentminer.embed.stage.build_embedder`: the one stage-to-stage
+    import, for phrases only). Built on first use and shared, so a run loads the model at most once and only when
+    some phrase needs a vector. `matches`: whether the configured model is the units' (`model_id`); a phrase
+    vector is only comparable with vectors of its own space."""
 
-    Seeds are embedded by the embed stage's configured embedder (`commentminer.embed.stage.build_embedder`: the
-    one stage-to-stage import, for seed phrases only), so they share the units' vector space; a mismatch between
-    its model id and the units' is an error rather than silently comparing two spaces.
+    def __init__(self, ctx: StageContext, model_id: str):
+        self.ctx, self.model_id = ctx, model_id
+        self._embedder = None
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from ..embed.stage import build_embedder
+
+            self._embedder = build_embedder(self.ctx)
+        return self._embedder
+
+    @property
+    def matches(self) -> bool:
+        return self.embedder.model_id == self.model_id
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dim) float32 vectors."""
+        return np.asarray(self.embedder.embed(list(texts)), np.float32)
+
+    def close(self) -> None:
+        """Let the embedder (its ONNX session and threads) go once no phrase needs a vector any more."""
+        self._embedder = None
+
+
+def seed_vectors(ctx: StageContext, guided: list, phrases: PhraseVectors) -> list[np.ndarray]:
+    """(seeds, dim) vectors per guided theme, from the embeddings cache (text hash + the units' model id) or
+    embedded now by `phrases`, so they share the units' vector space; a configured model other than the units'
+    is an error rather than silently comparing two spaces.
     """
+    model_id = phrases.model_id
     texts = sorted({s for g in guided for s in g.seeds})
     hashes = {t: sha256_text(t) for t in texts}
     cached = ctx.store.query(
@@ -328,33 +360,18 @@ def seed_vectors(ctx: StageContext, guided: list, model_id: str) -> list[np.ndar
     found = dict(zip(cached.text_hash, stack(cached.vector)))
     missing = [t for t in texts if hashes[t] not in found]
     if missing:
-        from ..embed.stage import build_embedder
-
-        embedder = build_embedder(ctx)
-        if embedder.model_id != model_id:
+        if not phrases.matches:
             raise CommentminerError(
-                f"themes: units are embedded with '{model_id}' but [embed] is now '{embedder.model_id}'; "
+                f"themes: units are embedded with '{model_id}' but [embed] is now '{phrases.embedder.model_id}'; "
                 "re-run the embed stage so guided seed phrases and units share one model"
             )
-        vecs = np.asarray(embedder.embed(missing), np.float32)
+        vecs = phrases(missing)
         ctx.store.upsert("embeddings", pd.DataFrame({
             "text_hash": [hashes[t] for t in missing], "model_id": model_id, "dim": vecs.shape[1],
             "vector": [v.tolist() for v in vecs],
         }))
         found.update({hashes[t]: v for t, v in zip(missing, vecs)})
     return [np.stack([found[hashes[s]] for s in g.seeds]) for g in guided]
-
-
-def phrase_embedder(ctx: StageContext, model_id: str | None):
-    """texts -> float32 vectors by the configured embedder when it is the units' model (`model_id`), else None: a
-    phrase is only comparable with centroids of its own space. The model loads on the first call, so a run whose
-    parents need no phrase vectors loads none."""
-    from ..embed.stage import build_embedder  # as for seed phrases (see seed_vectors)
-
-    embedder = build_embedder(ctx)
-    if model_id is None or embedder.model_id != model_id:
-        return None
-    return lambda texts: np.asarray(embedder.embed(list(texts)), np.float32)
 
 
 def load_registry(ctx: StageContext) -> list[Known]:
@@ -412,31 +429,6 @@ def update_registry(ctx: StageContext, themes: pd.DataFrame, known: list[Known])
         ctx.store.upsert("theme_registry", pd.DataFrame(rows))
 
 
-# Member units of a run's themes, and the three counts the themes table keeps (incremental.py counts the same way).
-THEME_MEMBERS = "ut JOIN units u ON u.unit_id = ut.unit_id LEFT JOIN comments c ON c.comment_id = u.comment_id"
-THEME_COUNTS = ("count(*) AS n_units, count(DISTINCT u.comment_id) AS n_comments, "
-                "count(DISTINCT c.commenter_id) AS n_commenters")
-
-
-def theme_counts(ctx: StageContext, group_of: dict[int, int] | None = None) -> dict[int, dict]:
-    """theme id -> n_units, n_comments, n_commenters of this run's unit_themes (in DuckDB); with `group_of`
-    (leaf id -> parent id), of the parents instead."""
-    if group_of is None:
-        frame = ctx.store.query(f"SELECT ut.theme_id, {THEME_COUNTS} FROM unit_themes {THEME_MEMBERS} "
-                                "WHERE ut.run_id = ? GROUP BY ut.theme_id", [ctx.run_id])
-    else:
-        groups = pd.DataFrame({"leaf": list(group_of), "parent": list(group_of.values())})
-        ctx.store.con.register("_theme_groups", groups)
-        try:
-            frame = ctx.store.query(
-                f"SELECT g.parent AS theme_id, {THEME_COUNTS} FROM unit_themes {THEME_MEMBERS} "
-                "JOIN _theme_groups g ON g.leaf = ut.theme_id WHERE ut.run_id = ? GROUP BY g.parent", [ctx.run_id])
-        finally:
-            ctx.store.con.unregister("_theme_groups")
-    return {int(r.theme_id): {"n_units": int(r.n_units), "n_comments": int(r.n_comments),
-                              "n_commenters": int(r.n_commenters)} for r in frame.itertuples()}
-
-
 def write_unit_themes(ctx: StageContext, units: Units, assignments: np.ndarray, similarity: np.ndarray,
                       quotes: dict[int, list[int]], chunk_rows: int) -> None:
     """This run's unit_themes rows, `chunk_rows` at a time in one transaction (quote_rank from `quotes`)."""
@@ -453,13 +445,6 @@ def write_unit_themes(ctx: StageContext, units: Units, assignments: np.ndarray, 
             }), transaction=False)
 
 
-def _summary(units: Units, sampled: np.ndarray, sample: ThemeSample, texts: list[str], k: int) -> tuple[str | None, list]:
-    """(summary text, its unit ids) of the theme whose sampled units are at `sampled` (pick_summary)."""
-    where = np.searchsorted(sample.positions, sampled)          # into `texts`
-    picked = pick_summary(float32_rows(units.vectors[sampled]), np.arange(len(sampled)), [texts[i] for i in where], k)
-    return (" ".join(texts[where[i]] for i in picked) or None), [str(units.unit_ids[sampled[i]]) for i in picked]
-
-
 def to_rows(ctx: StageContext, units: Units, assignments: np.ndarray, described: dict, info: dict,
             sample: ThemeSample, texts: list[str], sum_of: dict, cfg) -> pd.DataFrame:
     """The `themes` frame (schema columns) for the leaf themes and "other": counts from the written unit_themes,
@@ -472,7 +457,7 @@ def to_rows(ctx: StageContext, units: Units, assignments: np.ndarray, described:
         meta = info.get(theme_id, {})
         summary, summary_ids = None, []
         if theme_id != OUTLIER_THEME:
-            summary, summary_ids = _summary(units, sample.positions[sampled_of == theme_id], sample, texts,
+            summary, summary_ids = sampled_summary(units, sample.positions[sampled_of == theme_id], sample, texts,
                                             cfg.summary_sentences)
         rows.append({
             "run_id": ctx.run_id, "theme_id": int(theme_id), "label": label, "keywords": list(keywords),
@@ -482,153 +467,3 @@ def to_rows(ctx: StageContext, units: Units, assignments: np.ndarray, described:
             "matched_similarity": meta.get("matched"),
         })
     return pd.DataFrame(rows)
-
-
-def parent_rows(
-    ctx: StageContext, units: Units, assignments: np.ndarray, themes: pd.DataFrame, known: list[Known], cfg,
-    sample: ThemeSample, texts: list[str], sum_of: dict, tagger=None, stats=None, forms_cache: dict | None = None,
-    model_id: str | None = None,
-) -> tuple[pd.DataFrame, dict, set[int]]:
-    """Parent themes over the leaf themes (kind "parent"), with a `children` column of leaf ids.
-
-    `stats` (terms.term_statistics of the sampled texts by leaf theme) saves counting the phrases again: the
-    parents' phrase counts are their leaves' added up (`regroup`). `forms_cache` as in `describe_themes`.
-    With `[themes] parent_labels = "nearest"` (and `stats`), a parent is named first by the phrase its children
-    say whose embedding (by `model_id`, the units' model) is nearest its centroid (`nearest.py`).
-
-    Returns (parents, renamed, by_meaning): `renamed` maps a leaf id to its new (label, keywords) when its parent
-    took its label, a word its siblings say more than it does (`hierarchy.family_words`; needs `stats`);
-    `by_meaning` are the parents named by a phrase nearest their centroid.
-    """
-    leaves = themes[themes.kind.isin(["guided", "discovered"])].sort_values("theme_id")
-    if cfg.parent_fanout < 2 or len(leaves) == 0:
-        return pd.DataFrame(), {}, set()
-    leaf_ids = leaves.theme_id.astype(int).tolist()
-    groups = group_leaves(np.stack([np.asarray(c, np.float64) for c in leaves.centroid]), cfg.parent_fanout)
-    if not groups:
-        return pd.DataFrame(), {}, set()
-    children = [[leaf_ids[i] for i in g] for g in groups]
-    cents = normalised(np.stack([sum(sum_of[c] for c in group) for group in children]))
-    taken = [Known(t, "taken", None, "", np.zeros(0)) for t in leaf_ids]  # this run's new leaf ids are in use
-    ids, matched = match_ids(cents, ["parent"] * len(children), [None] * len(children), [*known, *taken],
-                             cfg.match_threshold)
-    parent_of = {leaf: pid for pid, group in zip(ids, children) for leaf in group}
-    sampled_of = assignments[sample.positions]
-    upper = np.array([parent_of.get(int(t), int(t)) for t in sampled_of], dtype=np.int64)
-    unparented = [t for t in leaf_ids if t not in parent_of]
-    fixed = {k.theme_id: k.label for k in known if k.kind == "parent" and k.theme_id in ids and k.label}
-    label_of = {int(t): str(x) for t, x in zip(leaves.theme_id, leaves.label) if x}
-    rows_of = [[stats.theme_ids.index(c) for c in group] for group in children] if stats is not None else None
-    family = (_family_labels(stats, dict(zip(leaves.theme_id.astype(int), leaves.kind)), label_of, children, rows_of)
-              if stats is not None else [set() for _ in children])
-    promoted = set().union(*family)
-    # a child's label is barred from its parent unless it is the family's word; then only the other parents
-    avoid = {pid: [label_of[c] for c in group if c in label_of and label_of[c].lower() not in family[i]]
-             + [w for j, words in enumerate(family) if j != i for w in words]
-             for i, (pid, group) in enumerate(zip(ids, children))}
-    shared = ({pid: shared_phrases(stats.support, stats.sizes, rows) for pid, rows in zip(ids, rows_of)}
-              if stats is not None else None)
-    nearest_of: dict[int, list[int]] = {}     # parent -> phrases nearest its centroid, filled while labelling
-    embed = phrase_embedder(ctx, model_id) if stats is not None and cfg.parent_labels == "nearest" else None
-
-    def nearest(parent_stats, scores):
-        using = {pid: (stats.support[rows] > 0).sum(axis=0) for pid, rows in zip(ids, rows_of)}
-        unwanted = generic_mask(parent_stats.vocab) | corpus_wide(parent_stats, cfg.label_max_df)
-        nearest_of.update(nearest_phrases(parent_stats, scores, unwanted,
-                                          dict(zip(ids, cents)), embed, using,
-                                          {pid: [label_of[c] for c in group if c in label_of]
-                                           for pid, group in zip(ids, children)}))
-        return nearest_of
-
-    described = describe_themes(texts, upper, tuple(cfg.ngram_range), cfg.top_n_words,
-                                cfg.label_max_df, outlier=OUTLIER_THEME, fixed_labels=fixed, skip=unparented,
-                                tagger=tagger, avoid_labels=avoid,
-                                stats=regroup(stats, parent_of) if stats is not None else None,
-                                forms_cache=forms_cache, allowed_labels=shared,
-                                used_labels=[x for x in label_of.values() if x.lower() not in promoted],
-                                preferred_labels=nearest if embed is not None else None)
-    embed = None   # the encoder's session (and its threads) go now, not when the stage ends
-    # a label chosen for its meaning names the group however few members say it ("Canadian politics": 30 of 8,411)
-    by_meaning = {pid for pid in ids
-                  if described[pid][0].lower() in {str(stats.vocab[c]) for c in nearest_of.get(pid, [])}}
-    unnamed = _unnamed_parents(stats, described, {p: g for p, g in zip(ids, children) if p not in by_meaning},
-                               sampled_of)
-    renamed = _rename_children(stats, texts, leaves, label_of,
-                               {pid: g for pid, g in zip(ids, children) if pid not in unnamed}, described, cfg,
-                               forms_cache) if promoted else {}
-    for pid, group in zip(ids, children):
-        if pid in unnamed:
-            described[pid] = _named_by_children(stats, sampled_of, leaves, group, renamed, described[pid],
-                                                cfg.loose_focus)
-    counts = theme_counts(ctx, parent_of)
-    rows = []
-    for pid, group, cent, sim in zip(ids, children, cents, matched):
-        members = sample.within(sample.positions[np.isin(sampled_of, group)])
-        summary, summary_ids = _summary(units, members, sample, texts, cfg.summary_sentences)
-        label, keywords = described[pid]
-        rows.append({
-            "run_id": ctx.run_id, "theme_id": int(pid), "label": label, "keywords": keywords, "kind": "parent",
-            **counts[int(pid)], "name": None, "parent_id": None, "summary": summary,
-            "summary_unit_ids": summary_ids, "centroid": cent.astype(float).tolist(), "matched_similarity": sim,
-            "children": group,
-        })
-    return pd.DataFrame(rows), renamed, by_meaning
-
-
-def _unnamed_parents(stats, described: dict, children_of: dict[int, list[int]], sampled_of: np.ndarray) -> set[int]:
-    """Parents whose label is in fewer than PARENT_MIN_COVER of their sampled members (or that got no phrase at
-    all, "theme N"): no phrase their children share names the group (hierarchy.children_label)."""
-    if stats is None:
-        return set()
-    return {pid for pid, group in children_of.items()
-            if keyword_focus(stats, [described[pid][0]], np.flatnonzero(np.isin(sampled_of, group))) < PARENT_MIN_COVER}
-
-
-def _named_by_children(stats, sampled_of: np.ndarray, leaves: pd.DataFrame, group: list[int], renamed: dict,
-                       described: tuple, loose_below: float) -> tuple:
-    """(label, keywords) of a parent named by its children (a guided child by its name): the focused ones first
-    (a loose child's label names few of its own members, focus.py), each part largest first. The rejected label
-    leaves the keywords."""
-    named = []
-    for row in leaves[leaves.theme_id.isin(group)].itertuples():
-        theme = int(row.theme_id)
-        label, keywords = renamed.get(theme, (str(row.label), list(row.keywords)))
-        loose = keyword_focus(stats, keywords, np.flatnonzero(sampled_of == theme)) < loose_below
-        title = row.name if isinstance(row.name, str) and row.name else label
-        named.append((loose, -int(row.n_units), theme, title))
-    rejected, keywords = described
-    return children_label([title for *_, title in sorted(named)]), [k for k in keywords if k.lower() != rejected.lower()]
-
-
-def _family_labels(stats, kind_of: dict[int, str], label_of: dict[int, str], children: list[list[int]],
-                   rows_of: list[list[int]]) -> list[set[str]]:
-    """Per parent: its discovered children's labels (lower-cased) that name the family (`family_words`).
-    `rows_of`: each parent's children's rows in `stats`."""
-    index = vocab_index(stats)
-    out = []
-    for group, rows in zip(children, rows_of):
-        labels = [label_of.get(c, "").lower() for c in group]
-        cols = [index.get(label) if label and kind_of[c] == "discovered" else None for c, label in zip(group, labels)]
-        out.append({label for label, ok in zip(labels, family_words(stats.support, rows, cols)) if ok})
-    return out
-
-
-def _rename_children(stats, texts: list[str], leaves: pd.DataFrame, label_of: dict[int, str],
-                     children_of: dict[int, list[int]], described: dict, cfg, forms_cache) -> dict:
-    """leaf id -> (new label, keywords) for each child whose parent took its label (`parent_rows`)."""
-    keywords_of = dict(zip(leaves.theme_id.astype(int), leaves.keywords))
-    renamed = {}
-    for pid, group in children_of.items():
-        taken = described[pid][0]
-        for child in group:
-            own = label_of.get(child, "").lower()
-            # the parent's label is the child's, or holds it or sits inside it ("rest of Canada" over "Canada")
-            if not own or not is_barred(own, [taken.lower()]):
-                continue
-            barred = [taken, *(x for t, x in label_of.items() if t != child),
-                      *(label for p, (label, _) in described.items() if p in children_of and label),
-                      *(label for label, _ in renamed.values())]
-            label = rename_theme(stats, texts, child, barred, cfg.label_max_df, forms_cache)
-            renamed[child] = (label, with_label(label, list(keywords_of[child]), cfg.top_n_words))
-    return renamed
-

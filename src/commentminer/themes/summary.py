@@ -4,11 +4,14 @@ Greedy facility location on cosine similarity: each step adds the member sentenc
 sum over members of (similarity to the closest chosen sentence). The first pick is the most central sentence;
 later picks cover members the first one does not (coverage), so the summary is not three paraphrases.
 Very short sentences ("They should not be ignored") are used only when the theme has nothing longer.
+`sampled_summary` gives the themes stage a theme's summary text and unit ids from its label sample.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .units import ThemeSample, Units, float32_rows
 
 MIN_WORDS = 8          # sentences shorter than this are poor summary material
 NEAR_DUPLICATE = 0.9   # never pick a sentence this similar to one already chosen
@@ -123,3 +126,11 @@ def _lazy_best(vecs: np.ndarray, vecs32: np.ndarray, covered: np.ndarray, bound:
     bound[close] = exact
     top = exact.max()
     return int(close[exact == top].min())
+
+
+def sampled_summary(units: Units, sampled: np.ndarray, sample: ThemeSample, texts: list[str],
+                    k: int) -> tuple[str | None, list]:
+    """(summary text, its unit ids) of the theme whose sampled units are at `sampled` (pick_summary)."""
+    where = np.searchsorted(sample.positions, sampled)          # into `texts`
+    picked = pick_summary(float32_rows(units.vectors[sampled]), np.arange(len(sampled)), [texts[i] for i in where], k)
+    return (" ".join(texts[where[i]] for i in picked) or None), [str(units.unit_ids[sampled[i]]) for i in picked]

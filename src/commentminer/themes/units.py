@@ -3,7 +3,8 @@
 Which units are themed (`units_sql`), reading them (`load_units`: ids, quote priority and the vectors as stored,
 float16; `iter_texts` / `texts_at`: texts only when needed), per-theme sums, centroids and cosines over chunks of
 float32 rows (`group_sums`, `own_cosine`), and the seeded per-theme sample that labels and summaries are computed
-from (`ThemeSample`). Memory stays bounded by the vectors as stored plus a few numbers a unit (stage.py).
+from (`ThemeSample`), and a run's per-theme counts (`theme_counts`, SQL over unit_themes). Memory stays bounded by
+the vectors as stored plus a few numbers a unit (stage.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
 from ..context import StageContext
@@ -196,3 +198,28 @@ def _water_level(sizes: np.ndarray, budget: int) -> int:
         else:
             hi = mid - 1
     return lo
+
+
+# Member units of a run's themes, and the three counts the themes table keeps (incremental.py counts the same way).
+THEME_MEMBERS = "ut JOIN units u ON u.unit_id = ut.unit_id LEFT JOIN comments c ON c.comment_id = u.comment_id"
+THEME_COUNTS = ("count(*) AS n_units, count(DISTINCT u.comment_id) AS n_comments, "
+                "count(DISTINCT c.commenter_id) AS n_commenters")
+
+
+def theme_counts(ctx: StageContext, group_of: dict[int, int] | None = None) -> dict[int, dict]:
+    """theme id -> n_units, n_comments, n_commenters of this run's unit_themes (in DuckDB); with `group_of`
+    (leaf id -> parent id), of the parents instead."""
+    if group_of is None:
+        frame = ctx.store.query(f"SELECT ut.theme_id, {THEME_COUNTS} FROM unit_themes {THEME_MEMBERS} "
+                                "WHERE ut.run_id = ? GROUP BY ut.theme_id", [ctx.run_id])
+    else:
+        groups = pd.DataFrame({"leaf": list(group_of), "parent": list(group_of.values())})
+        ctx.store.con.register("_theme_groups", groups)
+        try:
+            frame = ctx.store.query(
+                f"SELECT g.parent AS theme_id, {THEME_COUNTS} FROM unit_themes {THEME_MEMBERS} "
+                "JOIN _theme_groups g ON g.leaf = ut.theme_id WHERE ut.run_id = ? GROUP BY g.parent", [ctx.run_id])
+        finally:
+            ctx.store.con.unregister("_theme_groups")
+    return {int(r.theme_id): {"n_units": int(r.n_units), "n_comments": int(r.n_comments),
+                              "n_commenters": int(r.n_commenters)} for r in frame.itertuples()}
